@@ -1,0 +1,118 @@
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Absent → embedded SQLite store in dataDir. */
+  mongodbUri: string | null;
+  /** Base URL written into certificates (CRL DP, AIA) and QR codes; no trailing slash. */
+  publicUrl: string;
+  /** Master key material from ESEAL_MASTER_KEY (validated by the key store), or null → key file. */
+  masterKey: string | null;
+  masterKeyFile: string;
+  bootstrapAdminKey: string | null;
+  logLevel: LogLevel;
+  /** Default limit for JSON request bodies, bytes. */
+  jsonBodyLimit: number;
+}
+
+/** Every variable the service reads; the README table is written from this list. */
+export const ENV_VARS = [
+  ['PORT', '8080', 'TCP port of the HTTP API.'],
+  ['HOST', '0.0.0.0', 'Address to listen on.'],
+  ['ESEAL_DATA_DIR', './data', 'Data directory: SQLite file, master key file, bootstrap admin key file.'],
+  ['MONGODB_URI', '(unset)', 'When set (mongodb://…), storage is MongoDB through mongoose instead of the embedded SQLite store.'],
+  ['ESEAL_PUBLIC_URL', 'http://localhost:$PORT', 'Public base URL written into certificates (CRL distribution point, AIA) and QR codes.'],
+  ['ESEAL_MASTER_KEY', '(unset)', 'AES-256 master key for the software key store: 32 bytes as 64 hex digits or base64. Unset → read or create ESEAL_MASTER_KEY_FILE.'],
+  ['ESEAL_MASTER_KEY_FILE', '$ESEAL_DATA_DIR/master.key', 'Where the master key is kept when ESEAL_MASTER_KEY is unset (created with mode 0600 on first start).'],
+  ['ESEAL_BOOTSTRAP_ADMIN_KEY', '(unset)', 'The first platform admin API key (at least 32 characters). Unset → generated and written to $ESEAL_DATA_DIR/admin.key (mode 0600).'],
+  ['ESEAL_LOG_LEVEL', 'info', 'Application log level: fatal, error, warn, info, debug, trace, silent.'],
+  ['ESEAL_JSON_BODY_LIMIT', '1mb', 'Largest JSON request body accepted (bytes, or with kb/mb suffix).'],
+] as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super('Invalid configuration:\n  - ' + problems.join('\n  - '));
+    this.name = 'ConfigError';
+  }
+}
+
+function parseSize(v: string): number | null {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(v.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  return unit === 'mb' ? n * 1024 * 1024 : unit === 'kb' ? n * 1024 : n;
+}
+
+/**
+ * Reads and validates the environment once, collecting every problem so that an operator fixes
+ * them in one go. The result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const str = (k: string): string | null => {
+    const v = env[k];
+    return v === undefined || v.trim() === '' ? null : v.trim();
+  };
+
+  let port = 8080;
+  const rawPort = str('PORT');
+  if (rawPort !== null) {
+    if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535) problems.push(`PORT must be an integer 0..65535, got "${rawPort}"`);
+    else port = Number(rawPort);
+  }
+  const host = str('HOST') ?? '0.0.0.0';
+  const dataDir = path.resolve(cwd, str('ESEAL_DATA_DIR') ?? './data');
+
+  const mongodbUri = str('MONGODB_URI');
+  if (mongodbUri !== null && !/^mongodb(\+srv)?:\/\/\S+$/.test(mongodbUri)) {
+    problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+  }
+
+  let publicUrl = str('ESEAL_PUBLIC_URL') ?? `http://localhost:${port}`;
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    if (u.search || u.hash) throw new Error('query');
+    publicUrl = u.toString().replace(/\/+$/, '');
+  } catch {
+    problems.push(`ESEAL_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got "${publicUrl}"`);
+  }
+
+  const masterKey = str('ESEAL_MASTER_KEY');
+  const masterKeyFile = path.resolve(cwd, str('ESEAL_MASTER_KEY_FILE') ?? path.join(dataDir, 'master.key'));
+
+  const bootstrapAdminKey = str('ESEAL_BOOTSTRAP_ADMIN_KEY');
+  if (bootstrapAdminKey !== null && (bootstrapAdminKey.length < 32 || bootstrapAdminKey.length > 256 || /\s/.test(bootstrapAdminKey))) {
+    // Never echo the key itself.
+    problems.push('ESEAL_BOOTSTRAP_ADMIN_KEY must be 32..256 characters without spaces');
+  }
+
+  const rawLevel = (str('ESEAL_LOG_LEVEL') ?? str('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(rawLevel as LogLevel)) problems.push(`ESEAL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${rawLevel}"`);
+
+  const rawLimit = str('ESEAL_JSON_BODY_LIMIT') ?? '1mb';
+  const jsonBodyLimit = parseSize(rawLimit);
+  if (jsonBodyLimit === null || jsonBodyLimit < 1024 || jsonBodyLimit > 64 * 1024 * 1024) {
+    problems.push(`ESEAL_JSON_BODY_LIMIT must be a size between 1kb and 64mb, got "${rawLimit}"`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    mongodbUri,
+    publicUrl,
+    masterKey,
+    masterKeyFile,
+    bootstrapAdminKey,
+    logLevel: rawLevel as LogLevel,
+    jsonBodyLimit: jsonBodyLimit as number,
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * The code table: every error the service can answer with. A code is SCREAMING_SNAKE and never
+ * renamed once shipped; clients match on it. Status and title are what the problem+json mapper
+ * writes (RFC 9457); the type URI is derived from the code.
+ */
+export const ERROR_CODES = {
+  // 400 — the request itself is malformed
+  VALIDATION_FAILED: { status: 400, title: 'The request did not pass validation' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  INVALID_CREDIT_CODE: { status: 400, title: 'The unified social credit code is invalid' },
+  INVALID_QUERY: { status: 400, title: 'A query parameter is invalid' },
+  INVALID_ID: { status: 400, title: 'The identifier in the path is malformed' },
+  PARSE_ERROR: { status: 400, title: 'The submitted structure could not be parsed' },
+  // 401/403 — who is asking
+  UNAUTHENTICATED: { status: 401, title: 'A valid API key is required' },
+  FORBIDDEN_ROLE: { status: 403, title: 'The API key lacks the role this operation needs' },
+  FORBIDDEN_AGENCY: { status: 403, title: "The API key may not act on another agency's resources" },
+  // 404/405/409/413/415
+  NOT_FOUND: { status: 404, title: 'The resource does not exist' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
+  NOT_ACCEPTABLE: { status: 406, title: 'None of the requested media types can be produced' },
+  CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
+  DUPLICATE: { status: 409, title: 'A resource with this identity already exists' },
+  STATE_CONFLICT: { status: 409, title: 'The resource is not in a state that allows this change' },
+  ALREADY_REVOKED: { status: 409, title: 'The resource is already revoked' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body exceeds the limit for this route' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not accepted by this route' },
+  // 5xx — our side
+  STORE_UNAVAILABLE: { status: 503, title: 'The store is not reachable' },
+  UPSTREAM_FAILED: { status: 502, title: 'An upstream service failed' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base of the `type` URIs in problem responses; each code has a stable page under it. */
+export const PROBLEM_TYPE_BASE = 'https://eseal.invalid/problems/';
+
+export function problemType(code: string): string {
+  return PROBLEM_TYPE_BASE + code.toLowerCase().replace(/_/g, '-');
+}
