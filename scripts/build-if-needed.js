@@ -19,8 +19,13 @@ const marker = path.join(root, 'dist', 'main.js');
 const stale = !fs.existsSync(marker) || fs.statSync(marker).mtimeMs < newest(path.join(root, 'src'));
 if (stale) {
   process.stderr.write('eseal: building (tsc)…\n');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  } catch {
+    process.stderr.write('eseal: the TypeScript build failed (errors above)\n');
+    process.exit(1);
+  }
 }

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ALREADY_REVOKED: { status: 409, title: 'The resource is already revoked' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body exceeds the limit for this route' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not accepted by this route' },
+  UNKNOWN_AGENCY: { status: 422, title: 'The referenced agency is not registered' },
   // 5xx — our side
   STORE_UNAVAILABLE: { status: 503, title: 'The store is not reachable' },
   UPSTREAM_FAILED: { status: 502, title: 'An upstream service failed' },
