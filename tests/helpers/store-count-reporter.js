@@ -1,6 +1,7 @@
 'use strict';
 // Prints, after the run, how many store contract tests ran against each store, so CI output
-// shows that the suite really ran against SQLite and against MongoDB's wire protocol.
+// shows that the suite really ran against SQLite and against MongoDB's wire protocol; then the
+// run's totals as one plain line.
 class StoreCountReporter {
   onRunComplete(_contexts, results) {
     const counts = {};
@@ -15,6 +16,11 @@ class StoreCountReporter {
     }
     const parts = Object.entries(counts).map(([k, c]) => `${k} ${c.passed} passed, ${c.failed} failed`);
     process.stdout.write(`\nstore contract suite: ${parts.length ? parts.join('; ') : 'not run'}\n`);
+    // The plain closing line CI reads: 'N passed, N failed' alone on a line.
+    const skipped = results.numPendingTests + results.numTodoTests;
+    process.stdout.write(
+      `tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : '') + '\n',
+    );
   }
 }
 module.exports = StoreCountReporter;
