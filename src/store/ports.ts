@@ -167,6 +167,27 @@ export interface SettingStore {
   putIfAbsent<T>(key: string, value: T): Promise<T>;
 }
 
+/** A foreign CA certificate imported as a trust anchor for verification. */
+export interface TrustAnchorRecord {
+  /** SHA-256 of the certificate DER, lower-case hex. Unique. */
+  fingerprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  /** DER, base64. */
+  der: string;
+  label: string;
+  addedAt: string;
+  /** API key id of the admin who imported it (null when imported from the command line). */
+  addedBy: string | null;
+}
+
+export interface TrustAnchorStore {
+  add(anchor: TrustAnchorRecord): Promise<TrustAnchorRecord>;
+  get(fingerprint: string): Promise<TrustAnchorRecord | null>;
+  list(options?: ListOptions): Promise<Page<TrustAnchorRecord>>;
+}
+
 export interface Stores {
   readonly kind: 'sqlite' | 'mongo';
   agencies: AgencyStore;
@@ -176,6 +197,7 @@ export interface Stores {
   keyUses: KeyUseStore;
   counters: CounterStore;
   settings: SettingStore;
+  trustAnchors: TrustAnchorStore;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

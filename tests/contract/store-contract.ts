@@ -261,6 +261,26 @@ export function storeContract(fixture: StoreFixture): void {
     });
   });
 
+  describe('trust anchors', () => {
+    it('adds once per fingerprint and lists in order', async () => {
+      const anchor = (fp: string) => ({
+        fingerprint: fp.repeat(64),
+        subject: 'CN=Foreign Root',
+        notBefore: '2020-01-01T00:00:00.000Z',
+        notAfter: '2040-01-01T00:00:00.000Z',
+        der: 'MIIB',
+        label: 'provincial CA',
+        addedAt: 'x',
+        addedBy: null,
+      });
+      await stores.trustAnchors.add(anchor('b'));
+      await stores.trustAnchors.add(anchor('a'));
+      await expectCode(stores.trustAnchors.add(anchor('a')), 'DUPLICATE');
+      expect(await stores.trustAnchors.get('a'.repeat(64))).toEqual(anchor('a'));
+      expect((await stores.trustAnchors.list()).items.map((x) => x.fingerprint[0])).toEqual(['a', 'b']);
+    });
+  });
+
   describe('two connections', () => {
     it('create the same agency at once: exactly one wins', async () => {
       const other = await second();

@@ -10,6 +10,7 @@ import type {
   ListOptions,
   Page,
   Stores,
+  TrustAnchorRecord,
 } from '../ports';
 import { registerModels, type Models } from './models';
 
@@ -194,6 +195,14 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
         const d = await m.Setting.findById(key).lean().exec();
         return JSON.parse((d as unknown as { json: string }).json) as T;
       },
+    },
+    trustAnchors: {
+      add: (a) => createOrConflict(m.TrustAnchor, toDoc(a, 'fingerprint'), `Trust anchor ${a.fingerprint}`, a),
+      async get(fingerprint) {
+        const d = await m.TrustAnchor.findById(fingerprint).lean().exec();
+        return d ? fromDoc<TrustAnchorRecord>(d, 'fingerprint') : null;
+      },
+      list: (options) => listBy<TrustAnchorRecord>(m.TrustAnchor, {}, options, 'fingerprint'),
     },
     async ping() {
       try {

@@ -115,6 +115,20 @@ export const settingSchema = new Schema(
   { ...opts, collection: 'settings' },
 );
 
+export const trustAnchorSchema = new Schema(
+  {
+    _id: { type: String, required: true, match: /^[0-9a-f]{64}$/ },
+    subject: { type: String, required: true },
+    notBefore: { type: String, required: true },
+    notAfter: { type: String, required: true },
+    der: { type: String, required: true },
+    label: { type: String, required: true },
+    addedAt: { type: String, required: true },
+    addedBy: { type: String, default: null },
+  },
+  { ...opts, collection: 'trust_anchors' },
+);
+
 /**
  * Claims make compare-and-swap and counters safe on servers whose conditional updates are not
  * atomic across connections (FerretDB 1.x with its SQLite backend reads, then writes). The one
@@ -145,6 +159,7 @@ export interface Models {
   Counter: Model<any>;
   Setting: Model<any>;
   Claim: Model<any>;
+  TrustAnchor: Model<any>;
 }
 
 export function registerModels(conn: Connection): Models {
@@ -157,5 +172,6 @@ export function registerModels(conn: Connection): Models {
     Counter: conn.model('Counter', counterSchema),
     Setting: conn.model('Setting', settingSchema),
     Claim: conn.model('Claim', claimSchema),
+    TrustAnchor: conn.model('TrustAnchor', trustAnchorSchema),
   };
 }

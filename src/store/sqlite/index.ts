@@ -20,6 +20,8 @@ import type {
   RevocationReason,
   SettingStore,
   Stores,
+  TrustAnchorRecord,
+  TrustAnchorStore,
 } from '../ports';
 import { MIGRATIONS } from './schema';
 
@@ -122,6 +124,19 @@ function toKeyUse(r: Row): KeyUseRecord {
     purpose: s(r.purpose),
     digest: s(r.digest),
     at: s(r.at),
+  };
+}
+
+function toAnchor(r: Row): TrustAnchorRecord {
+  return {
+    fingerprint: s(r.fingerprint),
+    subject: s(r.subject),
+    notBefore: s(r.not_before),
+    notAfter: s(r.not_after),
+    der: s(r.der),
+    label: s(r.label),
+    addedAt: s(r.added_at),
+    addedBy: sn(r.added_by),
   };
 }
 
@@ -335,6 +350,26 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     },
   };
 
+  const trustAnchors: TrustAnchorStore = {
+    async add(a) {
+      insertOrConflict(
+        db,
+        `INSERT INTO trust_anchors (fingerprint, subject, not_before, not_after, der, label, added_at, added_by)
+         VALUES (@fingerprint, @subject, @notBefore, @notAfter, @der, @label, @addedAt, @addedBy)`,
+        { ...a },
+        `Trust anchor ${a.fingerprint}`,
+      );
+      return a;
+    },
+    async get(fingerprint) {
+      const r = db.prepare('SELECT * FROM trust_anchors WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
+      return r ? toAnchor(r) : null;
+    },
+    async list(options) {
+      return listBy(db, 'trust_anchors', 'fingerprint', [], [], options, toAnchor, (a) => a.fingerprint);
+    },
+  };
+
   return {
     kind: 'sqlite',
     agencies,
@@ -344,6 +379,7 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     keyUses,
     counters,
     settings,
+    trustAnchors,
     async ping() {
       db.prepare('SELECT 1').get();
     },

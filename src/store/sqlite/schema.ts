@@ -75,4 +75,16 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE trust_anchors (
+    fingerprint TEXT PRIMARY KEY NOT NULL,
+    subject TEXT NOT NULL,
+    not_before TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    der TEXT NOT NULL,
+    label TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    added_by TEXT
+  ) WITHOUT ROWID;
+  `,
 ];
