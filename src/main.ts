@@ -4,6 +4,7 @@ import { ensureBootstrapAdmin } from './bootstrap';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './http/logger';
+import { buildServices } from './services';
 import { openStores } from './store';
 import { VERSION } from './version';
 
@@ -17,13 +18,20 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningService> {
   const stores = await openStores(config);
   await ensureBootstrapAdmin(stores, config, logger);
+  const services = await buildServices(config, stores);
   const app = createApp({
+    ...services,
     stores,
     logger,
     publicUrl: config.publicUrl,
     version: VERSION,
     jsonBodyLimit: config.jsonBodyLimit,
   });
+  // Delegated certificates (OCSP, TSA, log) are renewed before they expire.
+  const renewal = setInterval(() => {
+    services.ca.renewDelegates().catch((err) => logger.error({ err }, 'renewing delegated certificates failed'));
+  }, 3600_000);
+  renewal.unref();
   const server = http.createServer(app.express);
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
@@ -41,11 +49,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     stop() {
       // Graceful: stop accepting, let in-flight requests finish (bounded), then close the store.
       stopping ??= (async () => {
+        clearInterval(renewal);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), 10_000);
         await closed;
         clearTimeout(timer);
+        await services.close();
         await stores.close();
         logger.info('eseal stopped');
       })();

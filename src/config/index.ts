@@ -18,6 +18,12 @@ export interface Config {
   logLevel: LogLevel;
   /** Default limit for JSON request bodies, bytes. */
   jsonBodyLimit: number;
+  /** Where the CA, OCSP, TSA and log keys (and new keys by default) are generated. */
+  keyStore: 'software' | 'pkcs11';
+  /** PKCS#11 token; null when no HSM is configured. */
+  pkcs11: { modulePath: string; tokenLabel: string; pin: string } | null;
+  /** RFC 3161 policy OID of the built-in TSA. */
+  tsaPolicy: string | null;
 }
 
 /** Every variable the service reads; the README table is written from this list. */
@@ -32,6 +38,11 @@ export const ENV_VARS = [
   ['ESEAL_BOOTSTRAP_ADMIN_KEY', '(unset)', 'The first platform admin API key (at least 32 characters). Unset → generated and written to $ESEAL_DATA_DIR/admin.key (mode 0600).'],
   ['ESEAL_LOG_LEVEL', 'info', 'Application log level: fatal, error, warn, info, debug, trace, silent.'],
   ['ESEAL_JSON_BODY_LIMIT', '1mb', 'Largest JSON request body accepted (bytes, or with kb/mb suffix).'],
+  ['ESEAL_KEY_STORE', 'software', 'Key store for the CA, OCSP, TSA and log keys and the default for new keys: software (AES-256-GCM under the master key) or pkcs11 (HSM).'],
+  ['ESEAL_PKCS11_MODULE', '/usr/lib/softhsm/libsofthsm2.so', 'PKCS#11 library of the HSM.'],
+  ['ESEAL_PKCS11_TOKEN', '(unset)', 'Label of the PKCS#11 token; setting it (with ESEAL_PKCS11_PIN) enables the PKCS#11 key store.'],
+  ['ESEAL_PKCS11_PIN', '(unset)', 'User PIN of the PKCS#11 token.'],
+  ['ESEAL_TSA_POLICY', '2.25.320821047110416740467165142254794857189', 'Policy OID written into RFC 3161 time-stamp tokens by the built-in TSA.'],
 ] as const;
 
 export class ConfigError extends Error {
@@ -102,6 +113,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     problems.push(`ESEAL_JSON_BODY_LIMIT must be a size between 1kb and 64mb, got "${rawLimit}"`);
   }
 
+  const keyStore = (str('ESEAL_KEY_STORE') ?? 'software').toLowerCase();
+  if (keyStore !== 'software' && keyStore !== 'pkcs11') problems.push(`ESEAL_KEY_STORE must be software or pkcs11, got "${keyStore}"`);
+  const tokenLabel = str('ESEAL_PKCS11_TOKEN');
+  const pin = env.ESEAL_PKCS11_PIN ?? null;
+  let pkcs11: Config['pkcs11'] = null;
+  if (tokenLabel !== null) {
+    if (!pin) problems.push('ESEAL_PKCS11_PIN is required when ESEAL_PKCS11_TOKEN is set');
+    else pkcs11 = { modulePath: str('ESEAL_PKCS11_MODULE') ?? '/usr/lib/softhsm/libsofthsm2.so', tokenLabel, pin };
+  }
+  if (keyStore === 'pkcs11' && tokenLabel === null) problems.push('ESEAL_KEY_STORE=pkcs11 needs ESEAL_PKCS11_TOKEN and ESEAL_PKCS11_PIN');
+  const tsaPolicy = str('ESEAL_TSA_POLICY');
+  if (tsaPolicy !== null && !/^[0-2](\.(0|[1-9]\d*)){1,30}$/.test(tsaPolicy)) problems.push(`ESEAL_TSA_POLICY must be an OID in dotted form, got "${tsaPolicy}"`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -114,5 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     bootstrapAdminKey,
     logLevel: rawLevel as LogLevel,
     jsonBodyLimit: jsonBodyLimit as number,
+    keyStore: keyStore as Config['keyStore'],
+    pkcs11,
+    tsaPolicy,
   });
 }

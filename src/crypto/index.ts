@@ -7,6 +7,7 @@ export * from './algorithms';
 export type { KeyInfo, KeyProvider, KeyUseContext, Signer } from './key-provider';
 export { loadMasterKey, parseMasterKey, MASTER_KEY_BYTES, type LoadMasterKeyOptions, type MasterKey } from './master-key';
 export { SoftwareKeyProvider, KeyUseRecorder, type SoftwareKeyProviderOptions } from './software-key-provider';
+export { KeyRouter } from './key-router';
 export {
   Pkcs11KeyProvider,
   ecdsaRawToDer,

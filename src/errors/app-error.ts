@@ -24,25 +24,29 @@ export class AppError extends Error {
   readonly status: number;
   readonly details?: Record<string, unknown>;
   readonly errors?: FieldError[];
+  /** Status for a code missing from the table: each subclass knows its family. */
+  static defaultStatus = 500;
 
   constructor(code: ErrorCode | string, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     const entry = (ERROR_CODES as Record<string, { status: number }>)[code];
-    this.status = options.status ?? entry?.status ?? 500;
+    this.status = options.status ?? entry?.status ?? (new.target as typeof AppError).defaultStatus;
     this.details = options.details;
     this.errors = options.errors;
   }
 }
 
 export class ValidationError extends AppError {
+  static override defaultStatus = 400;
   constructor(message: string, errors: FieldError[] = [], code: string = 'VALIDATION_FAILED', options: AppErrorOptions = {}) {
     super(code, message, { ...options, errors });
   }
 }
 
 export class ParseError extends AppError {
+  static override defaultStatus = 400;
   constructor(message: string, code: string = 'PARSE_ERROR', options: AppErrorOptions = {}) {
     super(code, message, options);
   }
@@ -55,6 +59,7 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
+  static override defaultStatus = 409;
   constructor(message: string, code: string = 'CONFLICT', options: AppErrorOptions = {}) {
     super(code, message, options);
   }

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { AgencyService } from '../agencies';
 import { ApiKeyService } from '../api-keys';
+import type { CertificateAuthority, TimeStampAuthority } from '../ca';
+import type { KeyRouter } from '../crypto';
 import { AppError } from '../errors';
 import type { Stores } from '../store/ports';
 import { buildOpenApi } from './openapi';
@@ -11,6 +13,7 @@ import { problemHandler } from './problem';
 import { mountRoutes, type RouteSpec } from './route';
 import { agencyRoutes } from './routes/agencies';
 import { apiKeyRoutes } from './routes/api-keys';
+import { pkiRoutes } from './routes/pki';
 import { systemRoutes } from './routes/system';
 
 export interface AppDeps {
@@ -20,6 +23,9 @@ export interface AppDeps {
   version: string;
   jsonBodyLimit: number;
   clock?: () => Date;
+  ca: CertificateAuthority;
+  tsa: TimeStampAuthority;
+  keys: KeyRouter;
 }
 
 export interface App {
@@ -62,6 +68,7 @@ export function createApp(deps: AppDeps): App {
     }),
     ...agencyRoutes(agencies),
     ...apiKeyRoutes(apiKeys),
+    ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
   );
 
   const app = express();

@@ -55,6 +55,12 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string; server
     if (spec.body) {
       op.requestBody = { required: true, content: { [spec.body.contentType ?? 'application/json']: { schema: plain(spec.body.schema) } } };
     }
+    if (spec.raw) {
+      op.requestBody = {
+        required: true,
+        content: Object.fromEntries(spec.raw.contentTypes.map((c) => [c, { schema: { type: 'string', contentMediaType: c } }])),
+      };
+    }
     (paths[spec.path] ??= {})[spec.method] = op;
   }
   return {

@@ -29,6 +29,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = Record<string, string>>
   params?: object;
   query?: object;
   body?: { schema: object; limit?: number; contentType?: 'application/json' };
+  /** A binary body (DER requests and the like): only these media types, at most `limit` bytes. */
+  raw?: { contentTypes: string[]; limit: number };
   responses: Record<number, ResponseSpec>;
   handler: (ctx: HandlerContext<B, Q, P>) => Promise<unknown> | unknown;
 }
@@ -53,7 +55,8 @@ export function route<B = unknown, Q = unknown, P = Record<string, string>>(spec
 }
 
 function toExpressPath(p: string): string {
-  return p.replace(/\{(\w+)\}/g, ':$1');
+  // {name} → :name; a trailing {*name} matches the rest of the path (Express 5 wildcard).
+  return p.replace(/\{\*(\w+)\}/g, '*$1').replace(/\{(\w+)\}/g, ':$1');
 }
 
 function authMiddleware(spec: RouteSpec, auth: Authenticator): RequestHandler {
@@ -91,6 +94,25 @@ function jsonBody(spec: RouteSpec, defaultLimit: number): RequestHandler[] {
   ];
 }
 
+function rawBody(spec: RouteSpec): RequestHandler[] {
+  if (!spec.raw) return [];
+  const { contentTypes, limit } = spec.raw;
+  return [
+    (req, _res, next) => {
+      const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+      if (!contentTypes.includes(type)) {
+        return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `This route takes ${contentTypes.join(' or ')}`));
+      }
+      next();
+    },
+    express.raw({ type: () => true, limit }),
+    (req, _res, next) => {
+      if (!Buffer.isBuffer(req.body)) req.body = Buffer.alloc(0);
+      next();
+    },
+  ];
+}
+
 export function mountRoutes(router: Router, specs: RouteSpec[], auth: Authenticator, defaultJsonLimit: number): void {
   for (const spec of specs) {
     const handlers: RequestHandler[] = [
@@ -100,6 +122,7 @@ export function mountRoutes(router: Router, specs: RouteSpec[], auth: Authentica
       },
       authMiddleware(spec, auth),
       ...jsonBody(spec, defaultJsonLimit),
+      ...rawBody(spec),
       async (req, res) => {
         const params = (spec.params ? validateQuery(spec.params, req.params) : req.params) as Record<string, string>;
         const query = spec.query ? validateQuery(spec.query, req.query) : {};
@@ -108,7 +131,7 @@ export function mountRoutes(router: Router, specs: RouteSpec[], auth: Authentica
             errors: Object.keys(req.query as object).map((k) => ({ pointer: `/${k}`, detail: 'is not a known parameter', code: 'UNKNOWN_FIELD' })),
           });
         }
-        const body = spec.body ? validateBody(spec.body.schema, req.body) : undefined;
+        const body = spec.body ? validateBody(spec.body.schema, req.body) : spec.raw ? (req.body as Buffer) : undefined;
         const result = await spec.handler({
           req,
           res,
