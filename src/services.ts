@@ -1,5 +1,6 @@
-import { CertificateAuthority, TimeStampAuthority } from './ca';
-import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, SoftwareKeyProvider, type KeyProvider } from './crypto';
+import { CertificateAuthority, issuedEvent, TimeStampAuthority } from './ca';
+import { LogService, originFor } from './log/service';
+import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
 import type { Config } from './config';
 import type { Stores } from './store/ports';
 
@@ -7,6 +8,7 @@ export interface Services {
   keys: KeyRouter;
   ca: CertificateAuthority;
   tsa: TimeStampAuthority;
+  log: LogService;
   close(): Promise<void>;
 }
 
@@ -15,7 +17,7 @@ export interface Services {
  * token is configured), the CA hierarchy (created on first start) and the TSA.
  */
 export async function buildServices(
-  config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile' | 'publicUrl' | 'keyStore' | 'pkcs11' | 'tsaPolicy'>,
+  config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile' | 'publicUrl' | 'keyStore' | 'pkcs11' | 'tsaPolicy' | 'logCheckpointIntervalMs'>,
   stores: Stores,
   clock: () => Date = () => new Date(),
 ): Promise<Services> {
@@ -36,5 +38,39 @@ export async function buildServices(
   const keys = new KeyRouter(providers, stores.keys, config.keyStore);
   const ca = await CertificateAuthority.open({ stores, keys, publicUrl: config.publicUrl, clock });
   const tsa = new TimeStampAuthority(ca, stores, keys, { policy: config.tsaPolicy ?? undefined }, clock);
-  return { keys, ca, tsa, close: () => keys.close() };
+
+  const log = await LogService.open({
+    store: stores.log,
+    settings: stores.settings,
+    origin: originFor(config.publicUrl),
+    clock,
+    key: async () => ({
+      certificate: ca.log.der,
+      publicKey: ca.log.parsed.spki,
+      signer: await signerFor(keys, ca.log.keyId, { apiKeyId: null, agencyCode: null, purpose: 'log-checkpoint' }),
+    }),
+    verifierKeys: () => ca.history.log.map((h) => h.parsed.spki),
+  });
+  // Genesis: the log starts with the trust root it is anchored in.
+  if (log.treeSize === 0) {
+    await log.appendOnce({ type: 'log.created', eventId: 'log.created', subject: { origin: log.origin }, actor: { apiKeyId: null, agencyCode: null } });
+    for (const held of [ca.root, ca.issuing, ...ca.history.ocsp, ...ca.history.tsa, ...ca.history.log]) {
+      const rec = await stores.certificates.get(held.serial);
+      if (rec) await log.appendOnce(issuedEvent(rec, held.der, { apiKeyId: null, agencyCode: null }, null));
+    }
+  }
+  ca.attachEvents(log);
+  await ca.repairRevocationEvents();
+  if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
+  return {
+    keys,
+    ca,
+    tsa,
+    log,
+    async close() {
+      log.stopCheckpointing();
+      await log.flush();
+      await keys.close();
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { AppError, ConflictError, NotFoundError, ParseError } from '../errors';
 import { signerFor, type AlgorithmName, type KeyProvider, type KeyUseContext } from '../crypto';
 import {
@@ -81,6 +81,9 @@ export class CertificateAuthority {
   log: HeldCertificate;
   private readonly clock: () => Date;
   private readonly random: (n: number) => Buffer;
+  /** Every certificate each delegate has had, oldest first (verifiers of old checkpoints need them). */
+  readonly history: Record<'ocsp' | 'tsa' | 'log', HeldCertificate[]> = { ocsp: [], tsa: [], log: [] };
+  private events: EventSink | null = null;
   private crlCache = new Map<CaName, { der: Buffer; at: number; nextUpdate: number }>();
   private crlBuilding = new Map<CaName, Promise<Buffer>>();
 
@@ -95,6 +98,16 @@ export class CertificateAuthority {
     this.ocsp = held.ocsp;
     this.tsa = held.tsa;
     this.log = held.log;
+    for (const name of ['ocsp', 'tsa', 'log'] as const) this.history[name].push(held[name]);
+  }
+
+  /**
+   * Connects the transparency log. Issuance is logged before the certificate is stored (an
+   * unlogged certificate is never handed out); revocation after the compare-and-swap, with
+   * repairRevocationEvents() appending any revocation a crash left unlogged.
+   */
+  attachEvents(sink: EventSink): void {
+    this.events = sink;
   }
 
   /**
@@ -135,10 +148,12 @@ export class CertificateAuthority {
             const fresh = await this.issueDelegate(name);
             const winner = await stores.settings.putIfAbsent(`pki.delegate.${name}.${k}`, fresh);
             this[name] = await loadHeld(stores, winner, name);
+            this.history[name].push(this[name]);
           }
           break;
         }
         this[name] = await loadHeld(stores, serial, name);
+        if (!this.history[name].some((h) => h.serial === serial)) this.history[name].push(this[name]);
       }
     }
   }
@@ -174,7 +189,7 @@ export class CertificateAuthority {
   }
 
   /** Issues a certificate from the issuing CA and stores it (serial unique by store constraint). */
-  async issue(req: IssueRequest): Promise<CertificateRecord> {
+  async issue(req: IssueRequest): Promise<CertificateRecord & { logIndex?: number }> {
     const now = this.clock();
     const signer = await signerFor(this.options.keys, this.issuing.keyId, { ...req.actor, purpose: 'certificate' });
     for (let attempt = 0; ; attempt++) {
@@ -188,8 +203,16 @@ export class CertificateAuthority {
         notAfter: req.notAfter,
         urls: this.urls(),
       });
+      const record = toRecord(der, 'issuing', req.profile, req.agencyCode, req.keyId, now);
+      if (await this.options.stores.certificates.get(record.serial)) {
+        // 128 random bits collide only by accident or a broken RNG: draw once more, then fail.
+        if (attempt >= 1) throw new ConflictError('Could not draw an unused serial number', 'DUPLICATE');
+        continue;
+      }
       try {
-        return await this.options.stores.certificates.create(toRecord(der, 'issuing', req.profile, req.agencyCode, req.keyId, now));
+        const receipt = await this.events?.append(issuedEvent(record, der, req.actor, this.issuing.keyId));
+        const stored = await this.options.stores.certificates.create(record);
+        return receipt ? Object.assign(stored, { logIndex: receipt.index }) : stored;
       } catch (e) {
         // 128 random bits collide only by accident or by a broken RNG; retry once, then fail.
         if (!(e instanceof ConflictError && e.code === 'DUPLICATE') || attempt >= 1) throw e;
@@ -212,14 +235,28 @@ export class CertificateAuthority {
   }
 
   /** Compare-and-swap revocation; the CRL is re-signed at once. */
-  async revoke(serial: string, reason: RevocationReason): Promise<CertificateRecord> {
+  async revoke(serial: string, reason: RevocationReason, actor: Omit<KeyUseContext, 'purpose'> = SYSTEM): Promise<CertificateRecord & { logIndex?: number }> {
     const rec = await this.get(serial);
     if (rec.issuer !== 'issuing' || [this.ocsp.serial, this.tsa.serial, this.log.serial].includes(rec.serial)) {
       throw new ConflictError('Infrastructure certificates are not revoked through this API', 'STATE_CONFLICT');
     }
     const revoked = await this.options.stores.certificates.revoke(rec.serial, this.clock().toISOString(), reason);
     this.crlCache.delete('issuing');
-    return revoked;
+    const receipt = await this.events?.append(revokedEvent(revoked, actor));
+    return receipt ? Object.assign(revoked, { logIndex: receipt.index }) : revoked;
+  }
+
+  /** Start-up repair: a revocation whose log entry a crash prevented is logged now (once). Returns how many were checked. */
+  async repairRevocationEvents(): Promise<number> {
+    if (!this.events) return 0;
+    let n = 0;
+    for (const ca of ['issuing', 'root'] as const) {
+      for (const rec of await this.options.stores.certificates.listRevoked(ca)) {
+        await this.events.appendOnce(revokedEvent(rec, { apiKeyId: null, agencyCode: null }));
+        n++;
+      }
+    }
+    return n;
   }
 
   /** The current CRL of `ca` (DER), re-signed when stale or after a revocation here. */
@@ -295,6 +332,46 @@ export class CertificateAuthority {
       includeCertificates: [this.ocsp.der],
     });
   }
+}
+
+/** Where CA events go (the transparency log); kept as a port so src/ca does not import src/log. */
+export interface EventSink {
+  append(event: CaEvent): Promise<{ index: number; eventId: string }>;
+  appendOnce(event: CaEvent): Promise<{ index: number; eventId: string }>;
+}
+
+export interface CaEvent {
+  type: string;
+  eventId: string;
+  subject: Record<string, string | number | boolean | null>;
+  digests?: Record<string, string>;
+  actor: { apiKeyId: string | null; agencyCode: string | null };
+  keyId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export function issuedEvent(rec: CertificateRecord, der: Buffer, actor: Omit<KeyUseContext, 'purpose'>, issuerKeyId: string | null): CaEvent {
+  return {
+    type: 'certificate.issued',
+    eventId: `certificate.issued:${rec.serial}`,
+    subject: { serial: rec.serial, profile: rec.profile, issuer: rec.issuer, agencyCode: rec.agencyCode, keyId: rec.keyId },
+    digests: { sha256: createHash('sha256').update(der).digest('hex') },
+    actor: { apiKeyId: actor.apiKeyId, agencyCode: actor.agencyCode },
+    keyId: issuerKeyId,
+    details: { subject: rec.subject, notBefore: rec.notBefore, notAfter: rec.notAfter },
+  };
+}
+
+function revokedEvent(rec: CertificateRecord, actor: Omit<KeyUseContext, 'purpose'>): CaEvent {
+  return {
+    type: 'certificate.revoked',
+    eventId: `certificate.revoked:${rec.serial}`,
+    subject: { serial: rec.serial, issuer: rec.issuer, agencyCode: rec.agencyCode },
+    digests: { sha256: createHash('sha256').update(Buffer.from(rec.der, 'base64')).digest('hex') },
+    actor: { apiKeyId: actor.apiKeyId, agencyCode: actor.agencyCode },
+    keyId: null,
+    details: { reason: rec.revocationReason, revokedAt: rec.revokedAt },
+  };
 }
 
 async function loadHeld(stores: Stores, serial: string, name: string): Promise<HeldCertificate> {

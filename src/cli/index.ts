@@ -1,3 +1,5 @@
+import { createPublicKey } from 'node:crypto';
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
 import { AgencyService } from '../agencies';
@@ -5,6 +7,8 @@ import { ApiKeyService, toView } from '../api-keys';
 import { ensureBootstrapAdmin } from '../bootstrap';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { AppError } from '../errors';
+import { auditLog, httpAuditSource, originOf, storeAuditSource, storedLogKeys, type AuditSource } from '../log';
+import { noteVerifier } from '../log/note';
 import { startService } from '../main';
 import { openStores, ROLES, type Role, type Stores } from '../store';
 import { VERSION } from '../version';
@@ -151,8 +155,47 @@ export function buildProgram(io: Io = defaultIo): Command {
       });
     });
 
+  const log = program.command('log').description('transparency log');
+  log
+    .command('verify')
+    .description('audit the whole log: recompute the tree, check every checkpoint; exit 0 only when all holds')
+    .option('--url <url>', 'audit a running service over HTTP instead of the local store')
+    .option('--checkpoint <file>', 'a checkpoint saved earlier: the log must extend it')
+    .option('--key <file>', 'log public key (PEM) to trust, instead of the one the log says it uses')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { url?: string; checkpoint?: string; key?: string; json?: boolean }) => {
+      const saved = opts.checkpoint ? fs.readFileSync(opts.checkpoint, 'utf8') : undefined;
+      const pinned = opts.key ? [createPublicKey(fs.readFileSync(opts.key, 'utf8')).export({ type: 'spki', format: 'der' })] : null;
+      const run = async (source: AuditSource, keys: Buffer[], proof?: (m: number, n: number) => Promise<Buffer[]>) => {
+        const origin = (await originOf(source)) ?? '';
+        const report = await auditLog(source, {
+          origin,
+          verifiers: (pinned ?? keys).map((k) => noteVerifier(origin, k)),
+          savedCheckpoint: saved,
+          consistencyProof: proof,
+        });
+        if (opts.json) io.out(JSON.stringify(report));
+        else {
+          io.out(`log ${origin}: ${report.treeSize} entries, root ${report.root}, ${report.checkpointsVerified} checkpoints verified`);
+          for (const p of report.problems.slice(0, 50)) io.out(`  index ${p.index}: ${p.kind}: ${p.detail}`);
+          io.out(report.ok ? 'OK' : `FAILED: first divergence at index ${report.firstDivergence}`);
+        }
+        if (!report.ok) throw new AuditFailed();
+      };
+      if (opts.url) {
+        const src = httpAuditSource(opts.url);
+        const keyInfo = (await (await fetch(opts.url.replace(/\/+$/, '') + '/v1/log/key')).json()) as { all: { publicKey: string }[] };
+        const keys = keyInfo.all.map((k) => createPublicKey(k.publicKey).export({ type: 'spki', format: 'der' }));
+        await run(src, keys, (m, n) => src.consistencyProof(m, n));
+      } else {
+        await withStores(async (stores) => run(storeAuditSource(stores.log), await storedLogKeys(stores.settings, stores.certificates)));
+      }
+    });
+
   return program;
 }
+
+class AuditFailed extends Error {}
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
@@ -162,6 +205,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof AuditFailed) return 1;
     if (e instanceof ConfigError) io.err(`eseal: ${e.message}`);
     else if (e instanceof AppError) {
       io.err(`eseal: ${e.code}: ${e.message}`);

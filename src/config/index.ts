@@ -24,6 +24,8 @@ export interface Config {
   pkcs11: { modulePath: string; tokenLabel: string; pin: string } | null;
   /** RFC 3161 policy OID of the built-in TSA. */
   tsaPolicy: string | null;
+  /** How often a new log checkpoint is signed while entries arrive; 0 = only on demand. */
+  logCheckpointIntervalMs: number;
 }
 
 /** Every variable the service reads; the README table is written from this list. */
@@ -42,6 +44,7 @@ export const ENV_VARS = [
   ['ESEAL_PKCS11_MODULE', '/usr/lib/softhsm/libsofthsm2.so', 'PKCS#11 library of the HSM.'],
   ['ESEAL_PKCS11_TOKEN', '(unset)', 'Label of the PKCS#11 token; setting it (with ESEAL_PKCS11_PIN) enables the PKCS#11 key store.'],
   ['ESEAL_PKCS11_PIN', '(unset)', 'User PIN of the PKCS#11 token.'],
+  ['ESEAL_LOG_CHECKPOINT_INTERVAL', '5s', 'How often a new transparency-log checkpoint is signed while entries arrive (ms, or with s suffix); 0 = only on demand.'],
   ['ESEAL_TSA_POLICY', '2.25.320821047110416740467165142254794857189', 'Policy OID written into RFC 3161 time-stamp tokens by the built-in TSA.'],
 ] as const;
 
@@ -126,6 +129,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const tsaPolicy = str('ESEAL_TSA_POLICY');
   if (tsaPolicy !== null && !/^[0-2](\.(0|[1-9]\d*)){1,30}$/.test(tsaPolicy)) problems.push(`ESEAL_TSA_POLICY must be an OID in dotted form, got "${tsaPolicy}"`);
 
+  const rawInterval = str('ESEAL_LOG_CHECKPOINT_INTERVAL') ?? '5s';
+  const im = /^(\d+)\s*(ms|s)?$/.exec(rawInterval);
+  const logCheckpointIntervalMs = im ? Number(im[1]) * (im[2] === 's' ? 1000 : 1) : NaN;
+  if (!im || (logCheckpointIntervalMs !== 0 && (logCheckpointIntervalMs < 100 || logCheckpointIntervalMs > 3600_000))) {
+    problems.push(`ESEAL_LOG_CHECKPOINT_INTERVAL must be 0 or between 100ms and 3600s, got "${rawInterval}"`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -141,5 +151,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     keyStore: keyStore as Config['keyStore'],
     pkcs11,
     tsaPolicy,
+    logCheckpointIntervalMs,
   });
 }

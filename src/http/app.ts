@@ -6,6 +6,7 @@ import { AgencyService } from '../agencies';
 import { ApiKeyService } from '../api-keys';
 import type { CertificateAuthority, TimeStampAuthority } from '../ca';
 import type { KeyRouter } from '../crypto';
+import type { LogService } from '../log/service';
 import { AppError } from '../errors';
 import type { Stores } from '../store/ports';
 import { buildOpenApi } from './openapi';
@@ -13,6 +14,7 @@ import { problemHandler } from './problem';
 import { mountRoutes, type RouteSpec } from './route';
 import { agencyRoutes } from './routes/agencies';
 import { apiKeyRoutes } from './routes/api-keys';
+import { logRoutes } from './routes/log';
 import { pkiRoutes } from './routes/pki';
 import { systemRoutes } from './routes/system';
 
@@ -26,6 +28,7 @@ export interface AppDeps {
   ca: CertificateAuthority;
   tsa: TimeStampAuthority;
   keys: KeyRouter;
+  log: LogService;
 }
 
 export interface App {
@@ -68,6 +71,7 @@ export function createApp(deps: AppDeps): App {
     }),
     ...agencyRoutes(agencies),
     ...apiKeyRoutes(apiKeys),
+    ...logRoutes(deps.log, deps.ca),
     ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
   );
 

@@ -44,3 +44,7 @@ export {
   type NoteLimits,
   type Checkpoint,
 } from './note';
+
+export * from './service';
+export * from './audit';
+export * from './sources';

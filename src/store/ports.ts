@@ -188,6 +188,58 @@ export interface TrustAnchorStore {
   list(options?: ListOptions): Promise<Page<TrustAnchorRecord>>;
 }
 
+/** One transparency-log entry (src/log): the canonical entry bytes are what the leaf hashes. */
+export interface LogEntryRecord {
+  /** 0-based, gap-free, unique. */
+  index: number;
+  /** RFC 8785 canonical JSON of the entry, base64. */
+  leafInput: string;
+  /** Event identity (e.g. certificate.revoked:<serial>), for idempotent repair. */
+  eventId: string;
+  type: string;
+  createdAt: string;
+}
+
+/** Hash of the complete subtree at (level, index): leaves [index·2^level, (index+1)·2^level). */
+export interface LogNodeRecord {
+  level: number;
+  index: number;
+  hash: Buffer;
+}
+
+export interface LogCheckpointRecord {
+  size: number;
+  /** SHA-256 root, hex. */
+  rootHash: string;
+  /** The signed note (C2SP checkpoint) as served. */
+  note: string;
+  createdAt: string;
+}
+
+/**
+ * Storage of the Merkle log. appendBatch writes entries (unique by index: DUPLICATE when any
+ * index is taken) and then the tree nodes they complete; on SQLite both in one transaction, on
+ * MongoDB in two ordered writes (LogService repairs a crash between them at start).
+ */
+export interface LogStore {
+  appendBatch(entries: LogEntryRecord[], nodes: LogNodeRecord[]): Promise<void>;
+  /** Idempotent: writing an existing node again is a no-op. */
+  putNodes(nodes: LogNodeRecord[]): Promise<void>;
+  /** Nodes in the order asked; null where absent. */
+  getNodes(ids: readonly { level: number; index: number }[]): Promise<(Buffer | null)[]>;
+  /** Entries with start ≤ index < end, in order. */
+  getEntries(start: number, end: number): Promise<LogEntryRecord[]>;
+  findByEventId(eventId: string): Promise<LogEntryRecord | null>;
+  /** Number of entries (highest index + 1). */
+  size(): Promise<number>;
+  /** Idempotent by size: an existing checkpoint of that size is kept. */
+  putCheckpoint(c: LogCheckpointRecord): Promise<LogCheckpointRecord>;
+  getCheckpoint(size: number): Promise<LogCheckpointRecord | null>;
+  latestCheckpoint(): Promise<LogCheckpointRecord | null>;
+  /** Checkpoints in size order, size > after. */
+  listCheckpoints(after: number, limit: number): Promise<LogCheckpointRecord[]>;
+}
+
 export interface Stores {
   readonly kind: 'sqlite' | 'mongo';
   agencies: AgencyStore;
@@ -198,6 +250,7 @@ export interface Stores {
   counters: CounterStore;
   settings: SettingStore;
   trustAnchors: TrustAnchorStore;
+  log: LogStore;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -281,6 +281,55 @@ export function storeContract(fixture: StoreFixture): void {
     });
   });
 
+  describe('transparency log', () => {
+    const entry = (index: number, eventId = `e${index}`) => ({
+      index,
+      leafInput: Buffer.from(`{"i":${index}}`).toString('base64'),
+      eventId,
+      type: 'test',
+      createdAt: 'x',
+    });
+    const node = (level: number, index: number, fill: number) => ({ level, index, hash: Buffer.alloc(32, fill) });
+
+    it('appends entries with their nodes, reads ranges, sizes and nodes back', async () => {
+      expect(await stores.log.size()).toBe(0);
+      await stores.log.appendBatch([entry(0), entry(1)], [node(0, 0, 1), node(0, 1, 2), node(1, 0, 3)]);
+      await stores.log.appendBatch([entry(2, 'shared')], [node(0, 2, 4)]);
+      expect(await stores.log.size()).toBe(3);
+      expect((await stores.log.getEntries(1, 10)).map((e) => e.index)).toEqual([1, 2]);
+      expect(await stores.log.getEntries(0, 1)).toEqual([entry(0)]);
+      expect(await stores.log.getNodes([{ level: 1, index: 0 }, { level: 0, index: 2 }, { level: 2, index: 0 }])).toEqual([
+        Buffer.alloc(32, 3),
+        Buffer.alloc(32, 4),
+        null,
+      ]);
+      expect((await stores.log.findByEventId('shared'))?.index).toBe(2);
+      expect(await stores.log.findByEventId('nope')).toBeNull();
+    });
+
+    it('refuses a taken index (DUPLICATE) and treats re-written nodes as no-ops', async () => {
+      await stores.log.appendBatch([entry(0)], [node(0, 0, 1)]);
+      const other = await second();
+      await expectCode(other.log.appendBatch([entry(0, 'other')], [node(0, 0, 9)]), 'DUPLICATE');
+      expect((await stores.log.getEntries(0, 1))[0].eventId).toBe('e0');
+      await stores.log.putNodes([node(0, 0, 1)]);
+      expect(await stores.log.getNodes([{ level: 0, index: 0 }])).toEqual([Buffer.alloc(32, 1)]);
+    });
+
+    it('keeps the first checkpoint of a size and lists them in order', async () => {
+      const cp = (size: number, note: string) => ({ size, rootHash: 'ab'.repeat(32), note, createdAt: 'x' });
+      expect(await stores.log.latestCheckpoint()).toBeNull();
+      await stores.log.putCheckpoint(cp(5, 'first'));
+      expect((await stores.log.putCheckpoint(cp(5, 'second'))).note).toBe('first');
+      await stores.log.putCheckpoint(cp(2, 'two'));
+      await stores.log.putCheckpoint(cp(9, 'nine'));
+      expect((await stores.log.latestCheckpoint())?.size).toBe(9);
+      expect((await stores.log.getCheckpoint(2))?.note).toBe('two');
+      expect(await stores.log.getCheckpoint(3)).toBeNull();
+      expect((await stores.log.listCheckpoints(2, 10)).map((c) => c.size)).toEqual([5, 9]);
+    });
+  });
+
   describe('two connections', () => {
     it('create the same agency at once: exactly one wins', async () => {
       const other = await second();

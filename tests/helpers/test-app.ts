@@ -29,7 +29,7 @@ export async function startTestApp(): Promise<TestApp> {
   await ensureBootstrapAdmin(stores, { dataDir, bootstrapAdminKey: ADMIN_KEY }, logger);
   const publicUrl = 'http://127.0.0.1:8080';
   const services = await buildServices(
-    { dataDir, masterKey: '11'.repeat(32), masterKeyFile: `${dataDir}/master.key`, publicUrl, keyStore: 'software', pkcs11: null, tsaPolicy: null },
+    { dataDir, masterKey: '11'.repeat(32), masterKeyFile: `${dataDir}/master.key`, publicUrl, keyStore: 'software', pkcs11: null, tsaPolicy: null, logCheckpointIntervalMs: 0 },
     stores,
   );
   const app = createApp({ ...services, stores, logger, publicUrl, version: 'test', jsonBodyLimit: 1024 * 1024 });

@@ -55,6 +55,7 @@ const CertificateView = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
   revocationReason: Type.Union([Type.String(), Type.Null()]),
   pem: Type.String(),
+  logIndex: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Transparency-log index of the event (issuance, revocation)' })),
 });
 
 function view(c: CertificateRecord) {
@@ -209,7 +210,7 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
           notAfter: body.validDays ? new Date(d.clock().getTime() + body.validDays * 86400_000) : undefined,
           actor: { apiKeyId: principal!.apiKeyId, agencyCode: principal!.agencyCode },
         });
-        return view(rec);
+        return { ...view(rec), logIndex: rec.logIndex ?? null };
       },
     }),
     route<unknown, unknown, { serial: string }>({
@@ -244,7 +245,8 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
       async handler({ principal, params, body }) {
         const rec = await d.ca.get(params.serial);
         assertAgencyAccess(principal!, rec.agencyCode);
-        return view(await d.ca.revoke(rec.serial, body.reason as RevocationReason));
+        const revoked = await d.ca.revoke(rec.serial, body.reason as RevocationReason, { apiKeyId: principal!.apiKeyId, agencyCode: principal!.agencyCode });
+        return { ...view(revoked), logIndex: revoked.logIndex ?? null };
       },
     }),
     route({

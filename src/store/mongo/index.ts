@@ -12,6 +12,7 @@ import type {
   Stores,
   TrustAnchorRecord,
 } from '../ports';
+import { mongoLogStore } from './log-store';
 import { registerModels, type Models } from './models';
 
 type Doc = Record<string, unknown> & { _id: string };
@@ -196,6 +197,7 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
         return JSON.parse((d as unknown as { json: string }).json) as T;
       },
     },
+    log: mongoLogStore(m),
     trustAnchors: {
       add: (a) => createOrConflict(m.TrustAnchor, toDoc(a, 'fingerprint'), `Trust anchor ${a.fingerprint}`, a),
       async get(fingerprint) {

@@ -129,6 +129,38 @@ export const trustAnchorSchema = new Schema(
   { ...opts, collection: 'trust_anchors' },
 );
 
+/** Transparency log: entry `_id` is the log index, so uniqueness of indexes is the primary key. */
+export const logEntrySchema = new Schema(
+  {
+    _id: { type: Number, required: true, min: 0 },
+    leafInput: { type: String, required: true },
+    eventId: { type: String, required: true },
+    type: { type: String, required: true },
+    createdAt: { type: String, required: true },
+  },
+  { ...opts, collection: 'log_entries' },
+);
+logEntrySchema.index({ eventId: 1 }, { name: 'eventId' });
+
+/** `_id` = "<level>/<index>" of a complete subtree. */
+export const logNodeSchema = new Schema(
+  {
+    _id: { type: String, required: true, match: /^\d+\/\d+$/ },
+    hash: { type: Buffer, required: true },
+  },
+  { ...opts, collection: 'log_nodes' },
+);
+
+export const logCheckpointSchema = new Schema(
+  {
+    _id: { type: Number, required: true, min: 0 },
+    rootHash: { type: String, required: true, match: /^[0-9a-f]{64}$/ },
+    note: { type: String, required: true },
+    createdAt: { type: String, required: true },
+  },
+  { ...opts, collection: 'log_checkpoints' },
+);
+
 /**
  * Claims make compare-and-swap and counters safe on servers whose conditional updates are not
  * atomic across connections (FerretDB 1.x with its SQLite backend reads, then writes). The one
@@ -160,6 +192,9 @@ export interface Models {
   Setting: Model<any>;
   Claim: Model<any>;
   TrustAnchor: Model<any>;
+  LogEntry: Model<any>;
+  LogNode: Model<any>;
+  LogCheckpoint: Model<any>;
 }
 
 export function registerModels(conn: Connection): Models {
@@ -173,5 +208,8 @@ export function registerModels(conn: Connection): Models {
     Setting: conn.model('Setting', settingSchema),
     Claim: conn.model('Claim', claimSchema),
     TrustAnchor: conn.model('TrustAnchor', trustAnchorSchema),
+    LogEntry: conn.model('LogEntry', logEntrySchema),
+    LogNode: conn.model('LogNode', logNodeSchema),
+    LogCheckpoint: conn.model('LogCheckpoint', logCheckpointSchema),
   };
 }

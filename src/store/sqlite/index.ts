@@ -23,6 +23,7 @@ import type {
   TrustAnchorRecord,
   TrustAnchorStore,
 } from '../ports';
+import { sqliteLogStore } from './log-store';
 import { MIGRATIONS } from './schema';
 
 type Db = Database.Database;
@@ -380,6 +381,7 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     counters,
     settings,
     trustAnchors,
+    log: sqliteLogStore(db),
     async ping() {
       db.prepare('SELECT 1').get();
     },

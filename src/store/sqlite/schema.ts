@@ -87,4 +87,28 @@ export const MIGRATIONS: readonly string[] = [
     added_by TEXT
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE log_entries (
+    idx INTEGER PRIMARY KEY NOT NULL,
+    leaf_input TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX log_entries_event ON log_entries (event_id);
+
+  CREATE TABLE log_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE log_checkpoints (
+    size INTEGER PRIMARY KEY NOT NULL,
+    root_hash TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];
