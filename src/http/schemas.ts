@@ -98,3 +98,12 @@ export const ApiKeyListQuery = Type.Object(
 export type ApiKeyListQuery = Static<typeof ApiKeyListQuery>;
 
 export const ApiKeyIdParams = Type.Object({ id: Type.String({ pattern: '^ak_[0-9a-f]{28}$' }) }, strict);
+
+export const LogReceipt = Type.Object(
+  {
+    index: Type.Integer({ description: 'Index of the entry in the transparency log' }),
+    checkpoint: Type.String({ description: 'Where the signed checkpoints are' }),
+    inclusionProof: Type.String({ description: 'Template of the inclusion-proof URL: fill {treeSize} from a checkpoint that covers the index' }),
+  },
+  { description: 'Where to prove that this operation was logged' },
+);

@@ -7,8 +7,9 @@ import { isAlgorithmName, type KeyRouter } from '../../crypto';
 import { AppError, ParseError } from '../../errors';
 import { creditCodeOrganizationIdentifier, fromPemAll, parseCertificate, toPem } from '../../pki';
 import type { AgencyStore, CertificateRecord, RevocationReason, TrustAnchorStore } from '../../store/ports';
+import { logReceipt } from '../receipt';
 import { route, type RouteSpec } from '../route';
-import { Problem } from '../schemas';
+import { LogReceipt, Problem } from '../schemas';
 
 const REASONS = [
   'unspecified',
@@ -56,6 +57,7 @@ const CertificateView = Type.Object({
   revocationReason: Type.Union([Type.String(), Type.Null()]),
   pem: Type.String(),
   logIndex: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'Transparency-log index of the event (issuance, revocation)' })),
+  log: Type.Optional(LogReceipt),
 });
 
 function view(c: CertificateRecord) {
@@ -193,7 +195,7 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
         403: { description: 'Forbidden', schema: Problem },
         422: { description: 'Unknown agency', schema: Problem },
       },
-      async handler({ principal, body }) {
+      async handler({ principal, body, res }) {
         assertAgencyAccess(principal!, body.agencyCode);
         const agency = await d.agencies.get(body.agencyCode);
         if (!agency) throw new AppError('UNKNOWN_AGENCY', `Agency ${body.agencyCode} is not registered`, { errors: [{ pointer: '/agencyCode', detail: 'no agency with this code' }] });
@@ -210,7 +212,7 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
           notAfter: body.validDays ? new Date(d.clock().getTime() + body.validDays * 86400_000) : undefined,
           actor: { apiKeyId: principal!.apiKeyId, agencyCode: principal!.agencyCode },
         });
-        return { ...view(rec), logIndex: rec.logIndex ?? null };
+        return { ...view(rec), ...logReceipt(res, rec.logIndex) };
       },
     }),
     route<unknown, unknown, { serial: string }>({
@@ -242,11 +244,11 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
         404: { description: 'Unknown', schema: Problem },
         409: { description: 'Already revoked', schema: Problem },
       },
-      async handler({ principal, params, body }) {
+      async handler({ principal, params, body, res }) {
         const rec = await d.ca.get(params.serial);
         assertAgencyAccess(principal!, rec.agencyCode);
         const revoked = await d.ca.revoke(rec.serial, body.reason as RevocationReason, { apiKeyId: principal!.apiKeyId, agencyCode: principal!.agencyCode });
-        return { ...view(revoked), logIndex: revoked.logIndex ?? null };
+        return { ...view(revoked), ...logReceipt(res, revoked.logIndex) };
       },
     }),
     route({
