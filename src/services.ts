@@ -1,4 +1,5 @@
 import { CertificateAuthority, issuedEvent, TimeStampAuthority } from './ca';
+import { LoggedKeyUseStore } from './log/key-use-log';
 import { LogService, originFor } from './log/service';
 import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
 import type { Config } from './config';
@@ -22,8 +23,9 @@ export async function buildServices(
   clock: () => Date = () => new Date(),
 ): Promise<Services> {
   const master = loadMasterKey({ value: config.masterKey, dataDir: config.dataDir, file: config.masterKeyFile });
+  const keyUses = new LoggedKeyUseStore(stores.keyUses);
   const providers: Partial<Record<'software' | 'pkcs11', KeyProvider>> = {
-    software: new SoftwareKeyProvider({ masterKey: master.key, keys: stores.keys, keyUses: stores.keyUses, now: clock }),
+    software: new SoftwareKeyProvider({ masterKey: master.key, keys: stores.keys, keyUses, now: clock }),
   };
   if (config.pkcs11) {
     providers.pkcs11 = await Pkcs11KeyProvider.open({
@@ -31,7 +33,7 @@ export async function buildServices(
       tokenLabel: config.pkcs11.tokenLabel,
       pin: config.pkcs11.pin,
       keys: stores.keys,
-      keyUses: stores.keyUses,
+      keyUses,
       now: clock,
     });
   }
@@ -60,6 +62,7 @@ export async function buildServices(
     }
   }
   ca.attachEvents(log);
+  keyUses.attach(log);
   await ca.repairRevocationEvents();
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {

@@ -84,6 +84,16 @@ describe('transparency log over HTTP', () => {
     const byIndex = new Map(entries.map((e: { index: number; entry: unknown }) => [e.index, e.entry]));
     expect(byIndex.get(cert.logIndex)).toMatchObject({ type: 'certificate.issued', subject: { serial: cert.serial, agencyCode: AGENCY }, actor: { agencyCode: null } });
     expect(byIndex.get(revoked.logIndex)).toMatchObject({ type: 'certificate.revoked', details: { reason: 'superseded' } });
+    // The issuing CA's signature over the certificate is itself a logged, attributed key use.
+    const before = (await getJson(`/v1/log/entries?start=${cert.logIndex - 1}&end=${cert.logIndex}`)).entries[0].entry;
+    expect(before).toMatchObject({ type: 'key.used', subject: { purpose: 'certificate' }, actor: { apiKeyId: expect.stringMatching(/^ak_/) } });
+    // So is a time-stamp.
+    await openssl(['ts', '-query', '-data', __filename, '-sha256', '-out', path.join(dir, 'q.tsq')], dir);
+    const ts = await fetch(`${base}/v1/tsa`, { method: 'POST', headers: { 'Content-Type': 'application/timestamp-query' }, body: fs.readFileSync(path.join(dir, 'q.tsq')) });
+    expect(ts.status).toBe(200);
+    const size = await currentSize();
+    const last = (await getJson(`/v1/log/entries?start=${size - 1}&end=${size}`)).entries[0].entry;
+    expect(last).toMatchObject({ type: 'key.used', subject: { purpose: 'timestamp' } });
     // leafInput is the canonical bytes the leaf hash covers.
     for (const e of entries) expect(JSON.parse(Buffer.from(e.leafInput, 'base64').toString())).toEqual(e.entry);
   });
