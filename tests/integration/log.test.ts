@@ -45,6 +45,7 @@ async function post(p: string, body?: unknown): Promise<{ status: number; text: 
 async function runCli(...args: string[]): Promise<{ code: number; out: string }> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
+  delete process.env.MONGODB_URI; // the service under test runs on its SQLite file
   let out = '';
   try {
     const code = await cli(['node', 'eseal', ...args], { out: (s) => (out += s + '\n'), err: (s) => (out += s + '\n') });
