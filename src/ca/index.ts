@@ -18,6 +18,7 @@ import {
   type ProfileName,
   type SubjectInput,
 } from '../pki';
+import type { LogEvent } from '../log/service';
 import type { CertificateRecord, ListOptions, Page, RevocationReason, Stores } from '../store/ports';
 import { newId } from '../store/ids';
 
@@ -340,15 +341,8 @@ export interface EventSink {
   appendOnce(event: CaEvent): Promise<{ index: number; eventId: string }>;
 }
 
-export interface CaEvent {
-  type: string;
-  eventId: string;
-  subject: Record<string, string | number | boolean | null>;
-  digests?: Record<string, string>;
-  actor: { apiKeyId: string | null; agencyCode: string | null };
-  keyId?: string | null;
-  details?: Record<string, unknown>;
-}
+/** CA events are transparency-log events (type only: src/ca does not depend on the log at run time). */
+export type CaEvent = LogEvent;
 
 export function issuedEvent(rec: CertificateRecord, der: Buffer, actor: Omit<KeyUseContext, 'purpose'>, issuerKeyId: string | null): CaEvent {
   return {

@@ -68,18 +68,20 @@ export interface ApiKeyStore {
   revoke(id: string, at: string): Promise<ApiKeyRecord>;
 }
 
-/** RFC 5280 §5.3.1 CRLReason names. */
-export type RevocationReason =
-  | 'unspecified'
-  | 'keyCompromise'
-  | 'cACompromise'
-  | 'affiliationChanged'
-  | 'superseded'
-  | 'cessationOfOperation'
-  | 'certificateHold'
-  | 'removeFromCRL'
-  | 'privilegeWithdrawn'
-  | 'aACompromise';
+/** RFC 5280 §5.3.1 CRLReason names (value 7 is unused). */
+export const REVOCATION_REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'removeFromCRL',
+  'privilegeWithdrawn',
+  'aACompromise',
+] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
 export interface CertificateRecord {
   /** Serial number, lower-case hex without leading zeros stripped (as encoded). Unique. */

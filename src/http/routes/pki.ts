@@ -6,22 +6,13 @@ import type { CertificateAuthority, TimeStampAuthority } from '../../ca';
 import { isAlgorithmName, type KeyRouter } from '../../crypto';
 import { AppError, ParseError } from '../../errors';
 import { creditCodeOrganizationIdentifier, fromPemAll, parseCertificate, toPem } from '../../pki';
-import type { AgencyStore, CertificateRecord, RevocationReason, TrustAnchorStore } from '../../store/ports';
+import { REVOCATION_REASONS, type AgencyStore, type CertificateRecord, type RevocationReason, type TrustAnchorStore } from '../../store/ports';
 import { logReceipt } from '../receipt';
 import { route, type RouteSpec } from '../route';
 import { LogReceipt, Problem } from '../schemas';
 
-const REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'privilegeWithdrawn',
-  'aACompromise',
-] as const;
+// removeFromCRL belongs to delta CRLs only (RFC 5280 §5.3.1); it is not a reason to revoke.
+const REASONS = REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL');
 
 const IssueBody = Type.Object(
   {

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { ROLES } from '../ports';
+import { REVOCATION_REASONS, ROLES } from '../ports';
 
 /**
  * Mongoose models: one collection per aggregate, the aggregate's key as `_id` (unique by
@@ -8,18 +8,6 @@ import { ROLES } from '../ports';
  */
 const opts = { versionKey: false as const, strict: 'throw' as const, id: false as const };
 
-const REVOCATION_REASONS = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'removeFromCRL',
-  'privilegeWithdrawn',
-  'aACompromise',
-];
 
 export const agencySchema = new Schema(
   {
