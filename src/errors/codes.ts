@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   DUPLICATE: { status: 409, title: 'A resource with this identity already exists' },
   STATE_CONFLICT: { status: 409, title: 'The resource is not in a state that allows this change' },
   ALREADY_REVOKED: { status: 409, title: 'The resource is already revoked' },
+  SEAL_SUSPENDED: { status: 409, title: 'The seal is suspended' },
+  SEAL_REVOKED: { status: 409, title: 'The seal is revoked' },
+  SEAL_CERTIFICATE_INVALID: { status: 409, title: "The seal's certificate is not valid now" },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body exceeds the limit for this route' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not accepted by this route' },
   // PKI (src/pki, src/ca)
@@ -42,6 +45,15 @@ export const ERROR_CODES = {
   TSP_TOKEN_NOT_ACCEPTED: { status: 422, title: 'The time-stamp token is not acceptable by policy' },
   TSA_UNAVAILABLE: { status: 502, title: 'No time-stamping authority answered' },
   TSA_BAD_RESPONSE: { status: 502, title: 'The time-stamping authority answered with an unacceptable response' },
+  // PDF (src/pdf)
+  PDF_MALFORMED: { status: 400, title: 'The PDF could not be read' },
+  PDF_LIMIT_EXCEEDED: { status: 400, title: 'The PDF exceeds a size, object, depth or decompression bound' },
+  PDF_ENCRYPTED: { status: 422, title: 'Encrypted PDFs cannot be signed' },
+  PDF_UNSUPPORTED: { status: 422, title: 'The PDF uses a feature this service does not support' },
+  PDF_SIGN_OPTIONS_INVALID: { status: 400, title: 'Invalid PDF signing options' },
+  PDF_SIGNATURE_TOO_LARGE: { status: 422, title: 'The signature does not fit the reserved space' },
+  PDF_FIELD_CONFLICT: { status: 409, title: 'The signature field name is already used' },
+  PDF_CHANGES_NOT_PERMITTED: { status: 409, title: 'The document is certified and permits no changes' },
   // transparency log core (src/log)
   LOG_INVALID_RANGE: { status: 400, title: 'The log index, size or range is invalid' },
   LOG_INVALID_HASH: { status: 400, title: 'A hash has the wrong length' },
