@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   TSP_TOKEN_NOT_ACCEPTED: { status: 422, title: 'The time-stamp token is not acceptable by policy' },
   TSA_UNAVAILABLE: { status: 502, title: 'No time-stamping authority answered' },
   TSA_BAD_RESPONSE: { status: 502, title: 'The time-stamping authority answered with an unacceptable response' },
+  // CMS / CAdES (src/signing)
+  CMS_MALFORMED: { status: 400, title: 'The CMS signature could not be parsed' },
+  CMS_UNSUPPORTED: { status: 422, title: 'The CMS signature uses a structure this service does not handle' },
+  CADES_INVALID_INPUT: { status: 400, title: 'Invalid CAdES signing input' },
   // PDF (src/pdf)
   PDF_MALFORMED: { status: 400, title: 'The PDF could not be read' },
   PDF_LIMIT_EXCEEDED: { status: 400, title: 'The PDF exceeds a size, object, depth or decompression bound' },
