@@ -6,7 +6,8 @@ import { signKeyFor } from './software-key-provider';
 export * from './algorithms';
 export type { KeyInfo, KeyProvider, KeyUseContext, Signer } from './key-provider';
 export { loadMasterKey, parseMasterKey, MASTER_KEY_BYTES, type LoadMasterKeyOptions, type MasterKey } from './master-key';
-export { SoftwareKeyProvider, KeyUseRecorder, type SoftwareKeyProviderOptions } from './software-key-provider';
+export { SoftwareKeyProvider, type SoftwareKeyProviderOptions } from './software-key-provider';
+export { KeyUseRecorder, type KeyUseRecorderOptions } from './key-use-recorder';
 export { KeyRouter } from './key-router';
 export {
   Pkcs11KeyProvider,

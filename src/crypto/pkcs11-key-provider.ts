@@ -5,7 +5,8 @@ import { newId } from '../store/ids';
 import type { KeyRecord, KeyRecordStore, KeyUseStore } from '../store/ports';
 import { getAlgorithm, isAlgorithmName, type AlgorithmName, type AlgorithmSpec } from './algorithms';
 import type { KeyInfo, KeyProvider, KeyUseContext } from './key-provider';
-import { assertKeyUse, keyUnavailable, KeyUseRecorder } from './software-key-provider';
+import { KeyUseRecorder } from './key-use-recorder';
+import { assertKeyUse, keyUnavailable } from './software-key-provider';
 
 type Pkcs11Module = typeof Pkcs11js;
 type Handle = Buffer;
@@ -165,7 +166,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
     this.#pin = pin;
     this.options = options;
     this.now = options.now ?? (() => new Date());
-    this.recorder = new KeyUseRecorder(options.keyUses, this.now);
+    this.recorder = new KeyUseRecorder(options.keyUses, { now: this.now });
   }
 
   /** Loads the library, finds the token, logs in and opens the session pool. */

@@ -1,12 +1,10 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
   createPrivateKey,
   createPublicKey,
   constants as cryptoConstants,
   generateKeyPair,
-  hash as nodeHash,
   randomBytes,
   sign as cryptoSign,
   type KeyObject,
@@ -18,67 +16,10 @@ import { newId } from '../store/ids';
 import type { KeyRecord, KeyRecordStore, KeyUseStore } from '../store/ports';
 import { getAlgorithm, isAlgorithmName, type AlgorithmName, type AlgorithmSpec } from './algorithms';
 import type { KeyInfo, KeyProvider, KeyUseContext } from './key-provider';
+import { KeyUseRecorder } from './key-use-recorder';
 import { MASTER_KEY_BYTES } from './master-key';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
-
-/**
- * Records every use of a private key (SPEC: "every use of a private key is attributable") and is
- * shared by both key stores.
- *
- * Guarantee: a provider's sign() returns a signature only after `KeyUseStore.append` for that
- * use has resolved, i.e. the record is as durable as the store makes an acknowledged write
- * (SQLite: committed with synchronous=FULL). If the append fails, the signature is discarded and
- * sign() rejects, so no signature leaves the provider unrecorded. The record is written after the
- * signature is computed, so a failed signing operation leaves no record.
- *
- * No batching. Write-behind batching would hand out signatures whose use a crash could still
- * lose; group commit (one transaction for the uses that arrive while the previous commit runs,
- * each sign() still waiting for its own commit) keeps this guarantee but needs a multi-record
- * `appendMany` on the KeyUseStore port. The in-process cost per use is kept to a one-shot
- * SHA-256, an id from pooled random bytes and one append (~0.9× bare ECDSA throughput with an
- * in-memory store); what remains is the store's commit.
- */
-export class KeyUseRecorder {
-  /** Random bytes for record ids, drawn in bulk: a 8-byte randomBytes() call costs ~1.4 µs. */
-  private pool = Buffer.alloc(0);
-  private offset = 0;
-
-  constructor(
-    private readonly store: KeyUseStore,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  /** Not async itself: the caller awaits the store's promise directly (one tick fewer). */
-  record(keyId: string, data: Uint8Array, context: KeyUseContext): Promise<unknown> {
-    const at = this.now();
-    return this.store.append({
-      id: newId('use_', at.getTime(), this.random8()),
-      keyId,
-      apiKeyId: context.apiKeyId,
-      agencyCode: context.agencyCode,
-      purpose: context.purpose,
-      digest: sha256Hex(data),
-      at: at.toISOString(),
-    });
-  }
-
-  private random8(): Buffer {
-    if (this.offset + 8 > this.pool.length) {
-      this.pool = randomBytes(4096);
-      this.offset = 0;
-    }
-    const out = this.pool.subarray(this.offset, this.offset + 8);
-    this.offset += 8;
-    return out;
-  }
-}
-
-/** One-shot crypto.hash (Node ≥ 20.12) is about twice as fast as createHash for small inputs. */
-const sha256Hex: (data: Uint8Array) => string =
-  typeof nodeHash === 'function'
-    ? (data) => nodeHash('sha256', data, 'hex')
-    : (data) => createHash('sha256').update(data).digest('hex');
 
 /** Checks the parts of a use that both key stores enforce before touching the key. */
 export function assertKeyUse(keyId: string, keyAgency: string | null, data: unknown, context: KeyUseContext): void {
@@ -185,7 +126,7 @@ export class SoftwareKeyProvider implements KeyProvider {
     this.#masterKey = Buffer.from(options.masterKey);
     this.keys = options.keys;
     this.now = options.now ?? (() => new Date());
-    this.recorder = new KeyUseRecorder(options.keyUses, this.now);
+    this.recorder = new KeyUseRecorder(options.keyUses, { now: this.now });
     this.maxCachedKeys = Math.max(1, options.maxCachedKeys ?? 10_000);
   }
 

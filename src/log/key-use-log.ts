@@ -40,6 +40,13 @@ export class LoggedKeyUseStore implements KeyUseStore {
     return this.inner.append(use);
   }
 
+  /** The same order for a batch: all its log entries (LogService commits them together), then the rows. */
+  async appendMany(uses: KeyUseRecord[]): Promise<void> {
+    const log = this.log;
+    if (log) await Promise.all(uses.filter((u) => !NOT_LOGGED.has(u.purpose)).map((u) => log.append(keyUsedEvent(u))));
+    await this.inner.appendMany(uses);
+  }
+
   list(options?: Parameters<KeyUseStore['list']>[0]): ReturnType<KeyUseStore['list']> {
     return this.inner.list(options);
   }

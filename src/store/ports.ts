@@ -152,6 +152,13 @@ export interface KeyUseRecord {
 
 export interface KeyUseStore {
   append(use: KeyUseRecord): Promise<KeyUseRecord>;
+  /**
+   * Group commit of uses (unique by id: DUPLICATE when any id is taken or repeated). Resolves
+   * once all are durable. SQLite: one transaction, all or nothing. MongoDB: one ordered
+   * insertMany, which keeps the uses before a failing one — over-recording, which is harmless:
+   * the caller of every use in a failed batch gets the error and returns no signature.
+   */
+  appendMany(uses: KeyUseRecord[]): Promise<void>;
   list(options?: ListOptions & { keyId?: string }): Promise<Page<KeyUseRecord>>;
 }
 
@@ -242,6 +249,8 @@ export interface LogStore {
   listCheckpoints(after: number, limit: number): Promise<LogCheckpointRecord[]>;
 }
 
+import type { SealStore } from '../seals/ports';
+
 export interface Stores {
   readonly kind: 'sqlite' | 'mongo';
   agencies: AgencyStore;
@@ -253,6 +262,7 @@ export interface Stores {
   settings: SettingStore;
   trustAnchors: TrustAnchorStore;
   log: LogStore;
+  seals: SealStore;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -215,6 +215,45 @@ export function storeContract(fixture: StoreFixture): void {
       }
       expect((await stores.keyUses.list({ keyId: 'k2' })).items.map((u) => u.id)).toEqual(ids);
     });
+
+    const keyUse = (i: number, keyId = 'k1') => ({
+      id: newId('use_', 1_700_000_000_000 + i, Buffer.alloc(8, i)),
+      keyId,
+      apiKeyId: i % 3 ? 'ak_1' : null,
+      agencyCode: i % 2 ? agencyCode(1) : null,
+      purpose: 'test',
+      digest: (i % 16).toString(16).repeat(64),
+      at: new Date(1_700_000_000_000 + i).toISOString(),
+    });
+
+    it('appends a batch of key uses and lists them back in order', async () => {
+      const batch = Array.from({ length: 120 }, (_, i) => keyUse(i, i % 4 ? 'k1' : 'k2'));
+      await stores.keyUses.appendMany([]);
+      await stores.keyUses.appendMany(batch);
+      await stores.keyUses.appendMany([keyUse(500)]);
+      const all: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<Stores['keyUses']['list']>> = await stores.keyUses.list({ keyId: 'k1', limit: 50, cursor });
+        all.push(...page.items.map((u) => u.id));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      expect(all).toEqual([...batch.filter((u) => u.keyId === 'k1'), keyUse(500)].map((u) => u.id));
+      expect((await stores.keyUses.list({ keyId: 'k2', limit: 500 })).items).toEqual(batch.filter((u) => u.keyId === 'k2'));
+    });
+
+    it('rejects a batch with a duplicate key use id as DUPLICATE', async () => {
+      await stores.keyUses.appendMany([keyUse(1)]);
+      // Repeated within the batch, and already stored.
+      await expectCode(stores.keyUses.appendMany([keyUse(2), keyUse(3), keyUse(2)]), 'DUPLICATE');
+      await expectCode(stores.keyUses.appendMany([keyUse(4), keyUse(1)]), 'DUPLICATE');
+      // The stored use is untouched; the uses of a failed batch may or may not be kept (MongoDB's
+      // ordered insertMany keeps those before the failure), but never twice.
+      const ids = (await stores.keyUses.list({ limit: 500 })).items.map((u) => u.id);
+      expect(ids[0]).toBe(keyUse(1).id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.every((id) => [1, 2, 3, 4].some((i) => keyUse(i).id === id))).toBe(true);
+    });
   });
 
   describe('counters', () => {
@@ -327,6 +366,68 @@ export function storeContract(fixture: StoreFixture): void {
       expect((await stores.log.getCheckpoint(2))?.note).toBe('two');
       expect(await stores.log.getCheckpoint(3)).toBeNull();
       expect((await stores.log.listCheckpoints(2, 10)).map((c) => c.size)).toEqual([5, 9]);
+    });
+  });
+
+  describe('seals', () => {
+    const seal = (id: string, over: object = {}) => ({
+      id,
+      agencyCode: agencyCode(1),
+      name: '行政许可专用章',
+      kind: 'licence' as const,
+      algorithm: 'ES256' as const,
+      keyStore: 'software' as const,
+      keyId: 'key_1',
+      certificateSerial: id.slice(-6),
+      status: 'active' as const,
+      generation: 0,
+      loggedGeneration: 0,
+      createdAt: 'x',
+      updatedAt: 'x',
+      ...over,
+    });
+
+    it('creates, lists per agency and refuses a second seal on the same certificate', async () => {
+      const a = seal(newId('seal_'));
+      await stores.seals.create(a);
+      await stores.seals.create(seal(newId('seal_'), { agencyCode: agencyCode(2) }));
+      expect(await stores.seals.get(a.id)).toEqual(a);
+      expect((await stores.seals.list({ agencyCode: agencyCode(1) })).items).toEqual([a]);
+      await expectCode(stores.seals.create(seal(newId('seal_'), { certificateSerial: a.certificateSerial })), 'DUPLICATE');
+    });
+
+    it('changes status by compare-and-swap on (status, generation): suspend, reinstate, suspend again', async () => {
+      const a = seal(newId('seal_'));
+      await stores.seals.create(a);
+      const other = await second();
+      const race = await Promise.allSettled([
+        stores.seals.transition(a.id, { status: 'active', generation: 0 }, 'suspended', 't1'),
+        other.seals.transition(a.id, { status: 'active', generation: 0 }, 'revoked', 't1'),
+        stores.seals.transition(a.id, { status: 'active', generation: 0 }, 'suspended', 't1'),
+      ]);
+      expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of race) if (r.status === 'rejected') expect((r.reason as AppError).code).toBe('STATE_CONFLICT');
+      const now = (await stores.seals.get(a.id))!;
+      expect(now.generation).toBe(1);
+      if (now.status === 'suspended') {
+        const back = await stores.seals.transition(a.id, { status: 'suspended', generation: 1 }, 'active', 't2');
+        expect(back).toMatchObject({ status: 'active', generation: 2 });
+        // The same transition as before, at a later generation, is a new change.
+        expect(await stores.seals.transition(a.id, { status: 'active', generation: 2 }, 'suspended', 't3')).toMatchObject({ status: 'suspended', generation: 3 });
+      }
+      await expectCode(stores.seals.transition(a.id, { status: 'active', generation: 0 }, 'suspended', 't4'), 'STATE_CONFLICT');
+      await expectCode(stores.seals.transition(newId('seal_'), { status: 'active', generation: 0 }, 'suspended', 't'), 'NOT_FOUND');
+    });
+
+    it('tracks which changes are logged', async () => {
+      const a = seal(newId('seal_'));
+      await stores.seals.create(a);
+      await stores.seals.transition(a.id, { status: 'active', generation: 0 }, 'suspended', 't');
+      expect((await stores.seals.listUnlogged()).map((s) => s.id)).toEqual([a.id]);
+      await stores.seals.markLogged(a.id, 1);
+      await stores.seals.markLogged(a.id, 0); // never lowers
+      expect(await stores.seals.listUnlogged()).toEqual([]);
+      expect((await stores.seals.get(a.id))!.loggedGeneration).toBe(1);
     });
   });
 

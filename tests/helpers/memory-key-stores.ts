@@ -36,10 +36,25 @@ export class MemoryKeyUseStore implements KeyUseStore {
   /** Set to make append() fail, as a store outage would. */
   failWith: Error | null = null;
 
+  /** Sizes of the appendMany batches, in order, to observe group commit. */
+  readonly batches: number[] = [];
+
   async append(use: KeyUseRecord): Promise<KeyUseRecord> {
     if (this.failWith) throw this.failWith;
     this.uses.push({ ...use });
     return use;
+  }
+
+  /** All or nothing, as the SQLite adapter's transaction. */
+  async appendMany(uses: KeyUseRecord[]): Promise<void> {
+    this.batches.push(uses.length);
+    if (this.failWith) throw this.failWith;
+    const ids = new Set(this.uses.map((u) => u.id));
+    for (const u of uses) {
+      if (ids.has(u.id)) throw new ConflictError(`Key use ${u.id} already exists`, 'DUPLICATE');
+      ids.add(u.id);
+    }
+    for (const u of uses) this.uses.push({ ...u });
   }
 
   async list(options?: ListOptions & { keyId?: string }): Promise<Page<KeyUseRecord>> {

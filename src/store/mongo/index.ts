@@ -13,17 +13,23 @@ import type {
   TrustAnchorRecord,
 } from '../ports';
 import { mongoLogStore } from './log-store';
+import { mongoSealStore } from './seal-store';
 import { registerModels, type Models } from './models';
 
-type Doc = Record<string, unknown> & { _id: string };
+export type Doc = Record<string, unknown> & { _id: string };
 
-/** MongoDB (and FerretDB) report unique-index violations as E11000. */
-function isDuplicateKey(e: unknown): boolean {
-  const err = e as { code?: number; codeName?: string; cause?: { code?: number } };
-  return err?.code === 11000 || err?.codeName === 'DuplicateKey' || err?.cause?.code === 11000;
+/** MongoDB (and FerretDB) report unique-index violations as E11000 (per write for insertMany). */
+export function isDuplicateKey(e: unknown): boolean {
+  const err = e as { code?: number; codeName?: string; cause?: { code?: number }; writeErrors?: { code?: number }[] };
+  return (
+    err?.code === 11000 ||
+    err?.codeName === 'DuplicateKey' ||
+    err?.cause?.code === 11000 ||
+    (Array.isArray(err?.writeErrors) && err.writeErrors.some((w) => w?.code === 11000))
+  );
 }
 
-async function createOrConflict<T>(model: Model<any>, doc: Doc, what: string, back: T): Promise<T> {
+export async function createOrConflict<T>(model: Model<any>, doc: Doc, what: string, back: T): Promise<T> {
   try {
     await model.create(doc);
     return back;
@@ -34,17 +40,17 @@ async function createOrConflict<T>(model: Model<any>, doc: Doc, what: string, ba
 }
 
 /** Renames `_id` to the aggregate's key field. */
-function fromDoc<T>(doc: unknown, keyField: string): T {
+export function fromDoc<T>(doc: unknown, keyField: string): T {
   const { _id, ...rest } = doc as Doc;
   return { [keyField]: _id, ...rest } as T;
 }
-function toDoc(record: object, keyField: string): Doc {
+export function toDoc(record: object, keyField: string): Doc {
   const { [keyField]: key, ...rest } = record as Record<string, unknown>;
   return { _id: key as string, ...rest };
 }
 
 /** Keyset pagination on `_id`, the aggregate key: stable order, opaque cursor. */
-async function listBy<T>(
+export async function listBy<T>(
   model: Model<any>,
   filter: Record<string, unknown>,
   options: ListOptions | undefined,
@@ -172,6 +178,16 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
     },
     keyUses: {
       append: (u) => createOrConflict(m.KeyUse, toDoc(u, 'id'), `Key use ${u.id}`, u),
+      async appendMany(uses) {
+        if (uses.length === 0) return;
+        try {
+          // One round trip; ordered, so it stops at the first failing use.
+          await m.KeyUse.insertMany(uses.map((u) => toDoc(u, 'id')), { ordered: true });
+        } catch (e) {
+          if (isDuplicateKey(e)) throw new ConflictError('A key use in the batch already exists', 'DUPLICATE', { cause: e });
+          throw e;
+        }
+      },
       list(options) {
         const f: Record<string, unknown> = {};
         if (options?.keyId !== undefined) f.keyId = { $eq: options.keyId };
@@ -198,6 +214,7 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
       },
     },
     log: mongoLogStore(m),
+    seals: mongoSealStore(m),
     trustAnchors: {
       add: (a) => createOrConflict(m.TrustAnchor, toDoc(a, 'fingerprint'), `Trust anchor ${a.fingerprint}`, a),
       async get(fingerprint) {
@@ -230,7 +247,7 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
  * at the next start (and any later caller helps apply, see below): the transition happened once
  * the claim was written.
  */
-async function transition(
+export async function transition(
   m: Models,
   model: Model<any>,
   id: string,

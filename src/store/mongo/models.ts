@@ -117,6 +117,27 @@ export const trustAnchorSchema = new Schema(
   { ...opts, collection: 'trust_anchors' },
 );
 
+export const sealSchema = new Schema(
+  {
+    _id: { type: String, required: true, match: /^seal_[0-9a-f]{28}$/ },
+    agencyCode: { type: String, required: true },
+    name: { type: String, required: true, maxlength: 64 },
+    kind: { type: String, required: true },
+    algorithm: { type: String, required: true },
+    keyStore: { type: String, required: true, enum: ['software', 'pkcs11'] },
+    keyId: { type: String, required: true },
+    certificateSerial: { type: String, required: true },
+    status: { type: String, required: true, enum: ['active', 'suspended', 'revoked'] },
+    generation: { type: Number, required: true, min: 0 },
+    loggedGeneration: { type: Number, required: true, min: 0 },
+    createdAt: { type: String, required: true },
+    updatedAt: { type: String, required: true },
+  },
+  { ...opts, collection: 'seals' },
+);
+sealSchema.index({ certificateSerial: 1 }, { unique: true, name: 'certificateSerial_unique' });
+sealSchema.index({ agencyCode: 1, _id: 1 }, { name: 'agency_id' });
+
 /** Transparency log: entry `_id` is the log index, so uniqueness of indexes is the primary key. */
 export const logEntrySchema = new Schema(
   {
@@ -183,6 +204,7 @@ export interface Models {
   LogEntry: Model<any>;
   LogNode: Model<any>;
   LogCheckpoint: Model<any>;
+  Seal: Model<any>;
 }
 
 export function registerModels(conn: Connection): Models {
@@ -199,5 +221,6 @@ export function registerModels(conn: Connection): Models {
     LogEntry: conn.model('LogEntry', logEntrySchema),
     LogNode: conn.model('LogNode', logNodeSchema),
     LogCheckpoint: conn.model('LogCheckpoint', logCheckpointSchema),
+    Seal: conn.model('Seal', sealSchema),
   };
 }

@@ -23,7 +23,9 @@ import type {
   TrustAnchorRecord,
   TrustAnchorStore,
 } from '../ports';
+import { INSERT_KEY_USE_SQL, SqliteKeyUseWriter } from './key-use-writer';
 import { sqliteLogStore } from './log-store';
+import { sqliteSealStore } from './seal-store';
 import { MIGRATIONS } from './schema';
 
 type Db = Database.Database;
@@ -297,10 +299,13 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     },
   };
 
-  const insertKeyUse = db.prepare(
-    `INSERT INTO key_uses (id, key_id, api_key_id, agency_code, purpose, digest, at)
-     VALUES (@id, @keyId, @apiKeyId, @agencyCode, @purpose, @digest, @at)`,
-  );
+  const insertKeyUse = db.prepare(INSERT_KEY_USE_SQL);
+  // One transaction, so one fsync (synchronous=FULL) for the whole batch; for a file, committed
+  // on a worker thread so that signing goes on meanwhile (see key-use-writer.ts).
+  const insertKeyUses = db.transaction((uses: KeyUseRecord[]) => {
+    for (const u of uses) insertKeyUse.run(u);
+  });
+  const keyUseWriter = options.file === ':memory:' ? null : new SqliteKeyUseWriter(options.file);
   const keyUses: KeyUseStore = {
     async append(u) {
       try {
@@ -310,6 +315,16 @@ export function openSqliteStores(options: SqliteOptions): Stores {
         throw e;
       }
       return u;
+    },
+    async appendMany(uses) {
+      if (uses.length === 0) return;
+      try {
+        if (keyUseWriter) await keyUseWriter.write(uses);
+        else insertKeyUses(uses);
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new ConflictError('A key use in the batch already exists', 'DUPLICATE', { cause: e });
+        throw e;
+      }
     },
     async list(options) {
       const where: string[] = [];
@@ -382,10 +397,12 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     settings,
     trustAnchors,
     log: sqliteLogStore(db),
+    seals: sqliteSealStore(db),
     async ping() {
       db.prepare('SELECT 1').get();
     },
     async close() {
+      await keyUseWriter?.close();
       if (db.open) db.close();
     },
   };

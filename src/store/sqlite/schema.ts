@@ -1,3 +1,5 @@
+import { SEALS_MIGRATION } from './seal-store';
+
 /**
  * Schema migrations, applied in order; PRAGMA user_version records how far a file has come.
  * Append new steps, never edit shipped ones.
@@ -111,4 +113,5 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  SEALS_MIGRATION,
 ];

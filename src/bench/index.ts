@@ -1,0 +1,93 @@
+/**
+ * `npm run bench`: runs the benchmarks, prints their tables and rewrites their sections of
+ * BENCHMARKS.md.
+ *
+ *   npm run bench                          every section
+ *   npm run bench -- --only key-store      one section (comma-separate or repeat for several)
+ *   npm run bench -- --seconds 0.5 --runs 7 --no-write
+ *
+ * A benchmark joins by adding one entry to SECTIONS: a name for --only, the BENCHMARKS.md
+ * heading it owns, and a run() that returns a terminal table and the section's markdown.
+ */
+import { parseArgs } from 'node:util';
+import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
+import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
+
+export interface BenchArgs {
+  /** Seconds per sample, when the section takes samples. */
+  seconds?: number;
+  /** Samples per figure (at least 5). */
+  runs?: number;
+  progress: (line: string) => void;
+}
+
+export interface BenchSection {
+  name: string;
+  title: string;
+  run(args: BenchArgs): Promise<{ text: string; markdown: string }>;
+}
+
+export const SECTIONS: readonly BenchSection[] = [
+  {
+    name: 'key-store',
+    title: 'Key stores',
+    async run(args) {
+      const r = await benchKeyStores({ seconds: args.seconds, runs: args.runs, progress: args.progress });
+      return { text: keyStoreTable(r), markdown: keyStoreMarkdown(r) };
+    },
+  },
+];
+
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string', multiple: true },
+      seconds: { type: 'string' },
+      runs: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const wanted = (values.only ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const unknown = wanted.filter((w) => !SECTIONS.some((s) => s.name === w));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark ${unknown.join(', ')}; available: ${SECTIONS.map((s) => s.name).join(', ')}\n`);
+    return 2;
+  }
+  const sections = wanted.length ? SECTIONS.filter((s) => wanted.includes(s.name)) : SECTIONS;
+  const args: BenchArgs = {
+    seconds: positive('seconds', values.seconds),
+    runs: positive('runs', values.runs),
+    progress: (line) => process.stderr.write(line + '\n'),
+  };
+  process.stdout.write(formatMachine(machineInfo()) + '\n\n');
+  for (const section of sections) {
+    const { text, markdown } = await section.run(args);
+    process.stdout.write(text + '\n\n');
+    if (!values['no-write']) {
+      const file = updateBenchmarksSection(section.title, markdown);
+      process.stdout.write(`updated "## ${section.title}" in ${file}\n\n`);
+    }
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`benchmark failed: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
