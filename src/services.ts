@@ -1,5 +1,6 @@
 import { CertificateAuthority, issuedEvent, TimeStampAuthority } from './ca';
 import { LoggedKeyUseStore } from './log/key-use-log';
+import { SealService } from './seals';
 import { LogService, originFor } from './log/service';
 import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
 import type { Config } from './config';
@@ -10,6 +11,7 @@ export interface Services {
   ca: CertificateAuthority;
   tsa: TimeStampAuthority;
   log: LogService;
+  seals: SealService;
   close(): Promise<void>;
 }
 
@@ -64,12 +66,15 @@ export async function buildServices(
   ca.attachEvents(log);
   keyUses.attach(log);
   await ca.repairRevocationEvents();
+  const seals = new SealService({ seals: stores.seals, agencies: stores.agencies, certificates: stores.certificates, ca, keys, log, clock });
+  await seals.repair();
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {
     keys,
     ca,
     tsa,
     log,
+    seals,
     async close() {
       log.stopCheckpointing();
       await log.flush();

@@ -7,6 +7,7 @@ import { ApiKeyService } from '../api-keys';
 import type { CertificateAuthority, TimeStampAuthority } from '../ca';
 import type { KeyRouter } from '../crypto';
 import type { LogService } from '../log/service';
+import type { SealService } from '../seals';
 import { AppError } from '../errors';
 import type { Stores } from '../store/ports';
 import { buildOpenApi } from './openapi';
@@ -15,6 +16,7 @@ import { mountRoutes, type RouteSpec } from './route';
 import { agencyRoutes } from './routes/agencies';
 import { apiKeyRoutes } from './routes/api-keys';
 import { logRoutes } from './routes/log';
+import { sealRoutes } from './routes/seals';
 import { pkiRoutes } from './routes/pki';
 import { systemRoutes } from './routes/system';
 
@@ -29,6 +31,7 @@ export interface AppDeps {
   tsa: TimeStampAuthority;
   keys: KeyRouter;
   log: LogService;
+  seals: SealService;
 }
 
 export interface App {
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): App {
     ...agencyRoutes(agencies),
     ...apiKeyRoutes(apiKeys),
     ...logRoutes(deps.log, deps.ca),
+    ...sealRoutes(deps.seals),
     ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
   );
 

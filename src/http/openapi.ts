@@ -61,7 +61,12 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string; server
         content: Object.fromEntries(spec.raw.contentTypes.map((c) => [c, { schema: { type: 'string', contentMediaType: c } }])),
       };
     }
-    (paths[spec.path] ??= {})[spec.method] = op;
+    // A rest-of-path parameter ({*name}) is one path parameter in OpenAPI terms.
+    const path = spec.path.replace(/\{\*(\w+)\}/g, '{$1}');
+    if (path !== spec.path) {
+      (op.parameters as object[]).push({ name: /\{\*(\w+)\}/.exec(spec.path)![1], in: 'path', required: true, schema: { type: 'string' } });
+    }
+    (paths[path] ??= {})[spec.method] = op;
   }
   return {
     openapi: '3.1.0',

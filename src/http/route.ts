@@ -28,7 +28,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = Record<string, string>>
   access: 'public' | 'any' | Role[];
   params?: object;
   query?: object;
-  body?: { schema: object; limit?: number; contentType?: 'application/json' };
+  /** `optional`: a request without a body (no Content-Type, no length) is accepted as undefined. */
+  body?: { schema: object; limit?: number; contentType?: 'application/json'; optional?: boolean };
   /** A binary body (DER requests and the like): only these media types, at most `limit` bytes. */
   raw?: { contentTypes: string[]; limit: number };
   responses: Record<number, ResponseSpec>;
@@ -80,17 +81,22 @@ function jsonBody(spec: RouteSpec, defaultLimit: number): RequestHandler[] {
   if (!spec.body) return [];
   const parser = express.json({ limit: spec.body.limit ?? defaultLimit, strict: false, type: () => true });
   return [
-    (req, _res, next) => {
+    (req, res, next) => {
       // Declared encodings only: a JSON route takes application/json (with optional charset),
       // nothing is sniffed.
       const type = req.get('content-type');
+      const empty = (req.get('content-length') ?? '0') === '0' && !req.get('transfer-encoding');
+      if (!type && spec.body?.optional && empty) {
+        res.locals.noBody = true;
+        return next();
+      }
       if (!type) return next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json'));
       if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type)) {
         return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `This route takes application/json, not ${type.slice(0, 100)}`));
       }
       next();
     },
-    parser,
+    (req, res, next) => (res.locals.noBody ? next() : parser(req, res, next)),
   ];
 }
 
@@ -131,7 +137,13 @@ export function mountRoutes(router: Router, specs: RouteSpec[], auth: Authentica
             errors: Object.keys(req.query as object).map((k) => ({ pointer: `/${k}`, detail: 'is not a known parameter', code: 'UNKNOWN_FIELD' })),
           });
         }
-        const body = spec.body ? validateBody(spec.body.schema, req.body) : spec.raw ? (req.body as Buffer) : undefined;
+        const body = spec.body
+          ? res.locals.noBody
+            ? undefined
+            : validateBody(spec.body.schema, req.body)
+          : spec.raw
+            ? (req.body as Buffer)
+            : undefined;
         const result = await spec.handler({
           req,
           res,

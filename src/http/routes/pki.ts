@@ -5,7 +5,8 @@ import { assertAgencyAccess, type Principal } from '../../api-keys';
 import type { CertificateAuthority, TimeStampAuthority } from '../../ca';
 import { isAlgorithmName, type KeyRouter } from '../../crypto';
 import { AppError, ParseError } from '../../errors';
-import { creditCodeOrganizationIdentifier, fromPemAll, parseCertificate, toPem } from '../../pki';
+import { fromPemAll, parseCertificate, toPem } from '../../pki';
+import { sealSubject } from '../../seals';
 import { REVOCATION_REASONS, type AgencyStore, type CertificateRecord, type RevocationReason, type TrustAnchorStore } from '../../store/ports';
 import { logReceipt } from '../receipt';
 import { route, type RouteSpec } from '../route';
@@ -193,10 +194,9 @@ export function pkiRoutes(d: PkiDeps): RouteSpec[] {
         const algorithm = body.algorithm ?? 'ES256';
         if (!isAlgorithmName(algorithm)) throw new AppError('VALIDATION_FAILED', 'unknown algorithm');
         const key = await d.keys.generate(algorithm, { label: `seal ${agency.code}`, agencyCode: agency.code, keyStore: body.keyStore });
-        const cn = body.commonName ?? agency.name.slice(0, 64);
         const rec = await d.ca.issue({
           profile: 'seal',
-          subject: { cn, o: agency.name.slice(0, 64), organizationIdentifier: creditCodeOrganizationIdentifier(agency.code), c: 'CN' },
+          subject: sealSubject(agency, body.commonName),
           keyId: key.id,
           publicKey: key.publicKey,
           agencyCode: agency.code,
