@@ -1,6 +1,7 @@
 import { CertificateAuthority, issuedEvent, TimeStampAuthority } from './ca';
 import { LoggedKeyUseStore } from './log/key-use-log';
 import { SealService } from './seals';
+import { SigningService } from './signing/service';
 import { LogService, originFor } from './log/service';
 import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
 import type { Config } from './config';
@@ -12,6 +13,7 @@ export interface Services {
   tsa: TimeStampAuthority;
   log: LogService;
   seals: SealService;
+  signing: SigningService;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function buildServices(
   await ca.repairRevocationEvents();
   const seals = new SealService({ seals: stores.seals, agencies: stores.agencies, certificates: stores.certificates, ca, keys, log, clock });
   await seals.repair();
+  const signing = new SigningService({ seals, ca, tsa, keys, log, certificates: stores.certificates, clock });
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {
     keys,
@@ -75,6 +78,7 @@ export async function buildServices(
     tsa,
     log,
     seals,
+    signing,
     async close() {
       log.stopCheckpointing();
       await log.flush();

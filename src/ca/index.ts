@@ -260,12 +260,17 @@ export class CertificateAuthority {
     return n;
   }
 
-  /** The current CRL of `ca` (DER), re-signed when stale or after a revocation here. */
-  async crl(ca: CaName = 'issuing'): Promise<Buffer> {
+  /**
+   * The current CRL of `ca` (DER), re-signed when stale or after a revocation here.
+   * `notBefore`: the CRL's thisUpdate must not be earlier (validation data for a signature must
+   * be issued after the signature's time-stamp, ETSI EN 319 102-1 §5.6.2.3).
+   */
+  async crl(ca: CaName = 'issuing', notBefore?: Date): Promise<Buffer> {
     const now = this.clock().getTime();
     const cached = this.crlCache.get(ca);
     const refresh = this.options.crlRefreshMs ?? 60_000;
-    if (cached && now - cached.at < refresh && now < cached.nextUpdate - refresh) return cached.der;
+    const freshEnough = !notBefore || (cached !== undefined && cached.at >= notBefore.getTime());
+    if (cached && freshEnough && now - cached.at < refresh && now < cached.nextUpdate - refresh) return cached.der;
     let building = this.crlBuilding.get(ca);
     if (!building) {
       building = this.buildCrl(ca).finally(() => this.crlBuilding.delete(ca));

@@ -8,6 +8,7 @@ import type { CertificateAuthority, TimeStampAuthority } from '../ca';
 import type { KeyRouter } from '../crypto';
 import type { LogService } from '../log/service';
 import type { SealService } from '../seals';
+import type { SigningService } from '../signing/service';
 import { AppError } from '../errors';
 import type { Stores } from '../store/ports';
 import { buildOpenApi } from './openapi';
@@ -17,6 +18,7 @@ import { agencyRoutes } from './routes/agencies';
 import { apiKeyRoutes } from './routes/api-keys';
 import { logRoutes } from './routes/log';
 import { sealRoutes } from './routes/seals';
+import { signatureRoutes } from './routes/signatures';
 import { pkiRoutes } from './routes/pki';
 import { systemRoutes } from './routes/system';
 
@@ -32,6 +34,7 @@ export interface AppDeps {
   keys: KeyRouter;
   log: LogService;
   seals: SealService;
+  signing: SigningService;
 }
 
 export interface App {
@@ -76,6 +79,7 @@ export function createApp(deps: AppDeps): App {
     ...apiKeyRoutes(apiKeys),
     ...logRoutes(deps.log, deps.ca),
     ...sealRoutes(deps.seals),
+    ...signatureRoutes(deps.signing),
     ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
   );
 
