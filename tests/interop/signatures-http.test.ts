@@ -126,6 +126,20 @@ describe('PAdES over HTTP', () => {
     expect((await run('qpdf', '--check', 'objstm-signed.pdf')).code).toBe(0);
   });
 
+  (pyhanko || pyhankoRequired ? it : it.skip)('signs a PDF that pyHanko signed first; both signatures stay valid', async () => {
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'pk.pem', '-out', 'pc.pem', '-days', '30', '-subj', '/CN=pyHanko signer'], work);
+    const first = await run('pyhanko', 'sign', 'addsig', '--field', 'PyHanko', 'pemder', '--key', 'pk.pem', '--cert', 'pc.pem', '--no-pass', 'in.pdf', 'by-pyhanko.pdf');
+    expect(first.code).toBe(0);
+    const r = await sign(signerA, `sealId=${sealA}&format=pades&level=B-T`, fs.readFileSync(path.join(work, 'by-pyhanko.pdf')));
+    expect(r.status).toBe(200);
+    write(work, 'by-both.pdf', r.body);
+    const sig = await run('pdfsig', '-nocert', 'by-both.pdf');
+    expect(sig.out.match(/Signature is Valid\./g)).toHaveLength(2);
+    expect(sig.out).toMatch(/Signature #1:[\s\S]*Not total document signed[\s\S]*Signature #2:[\s\S]*Total document signed/);
+    const v = await run('pyhanko', 'sign', 'validate', '--pretty-print', '--trust', 'root.pem', '--trust', 'pc.pem', '--trust-replace', 'by-both.pdf');
+    expect(v.out.match(/The signature is cryptographically sound\./g)).toHaveLength(2);
+  }, 60_000);
+
   it('puts the visible seal on the requested page and place', async () => {
     const r = await sign(signerA, `sealId=${sealA}&format=pades&level=B-B&page=2&x=300&y=400&width=120`, fs.readFileSync(path.join(work, 'in.pdf')));
     write(work, 'visible.pdf', r.body);
