@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
+import { benchLog } from './log';
 import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
 
 export interface BenchArgs {
@@ -34,6 +35,15 @@ export const SECTIONS: readonly BenchSection[] = [
     async run(args) {
       const r = await benchKeyStores({ seconds: args.seconds, runs: args.runs, progress: args.progress });
       return { text: keyStoreTable(r), markdown: keyStoreMarkdown(r) };
+    },
+  },
+  {
+    name: 'log',
+    title: 'Transparency log',
+    async run() {
+      // 10k / 100k / 1M entries on SQLite; on MongoDB (FerretDB) when MONGODB_URI is set.
+      const r = await benchLog();
+      return { text: r.markdown, markdown: r.markdown };
     },
   },
 ];
