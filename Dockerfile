@@ -9,7 +9,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends softhsm2 && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends softhsm2 fonts-noto-cjk && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /var/lib/eseal eseal && mkdir -p /var/lib/eseal && chown eseal /var/lib/eseal
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

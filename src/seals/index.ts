@@ -6,9 +6,11 @@ import type { LogEvent, LogService } from '../log/service';
 import { creditCodeOrganizationIdentifier, type SubjectInput } from '../pki';
 import { newId } from '../store/ids';
 import type { Agency, AgencyStore, CertificateStore, ListOptions, Page, RevocationReason } from '../store/ports';
+import { sealPurpose, type SealText } from './appearance';
 import type { SealKind, SealRecord, SealStatus, SealStore } from './ports';
 
 export * from './ports';
+export * from './appearance';
 
 /** The subject of an agency's seal certificate: its name, and its credit code (ETSI NTR form). */
 export function sealSubject(agency: Agency, commonName?: string): SubjectInput {
@@ -110,6 +112,14 @@ export class SealService {
     if (!s) throw new NotFoundError(`Seal ${id}`);
     if (actor) assertAgencyAccess(actor, s.agencyCode);
     return s;
+  }
+
+  /** What the seal's appearance shows (same access as get): its agency's name and its purpose. */
+  async appearanceInput(actor: Principal | null, id: string): Promise<SealText> {
+    const s = await this.get(actor, id);
+    const agency = await this.d.agencies.get(s.agencyCode);
+    if (!agency) throw new NotFoundError(`Agency ${s.agencyCode} of seal ${id}`);
+    return { agencyName: agency.name, sealName: sealPurpose(agency.name, s.name) };
   }
 
   list(actor: Principal, options: ListOptions & { agencyCode?: string }): Promise<Page<SealRecord>> {

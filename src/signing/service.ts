@@ -6,7 +6,7 @@ import { ValidationError } from '../errors';
 import type { LogService } from '../log/service';
 import { addDss, byteRangeBytes, embedSignature, preparePdfSignature, readPdf, signPdf } from '../pdf';
 import { buildCertId, buildOcspRequest } from '../pki';
-import type { SealService } from '../seals';
+import type { SealService, SealText } from '../seals';
 import type { CertificateStore } from '../store/ports';
 import { sealAppearanceStream } from './appearance';
 import { buildCadesSignature } from './cades';
@@ -71,7 +71,8 @@ export class SigningService {
     if (req.format === 'cades') {
       bytes = (await buildCadesSignature({ signer, certificate, chain, content: req.document, profile: 'cades', signingTime: now, timestamp })).der;
     } else {
-      bytes = await this.pades(req, { signer, certificate, chain, timestamp, now, context });
+      const sealText = () => this.d.seals.appearanceInput(actor, seal.id);
+      bytes = await this.pades(req, { signer, certificate, chain, timestamp, now, context, sealText });
     }
     const receipt = await this.d.log.append({
       type: 'document.signed',
@@ -93,6 +94,8 @@ export class SigningService {
       timestamp: ReturnType<typeof tsaTimestamper> | undefined;
       now: Date;
       context: { apiKeyId: string | null; agencyCode: string | null };
+      /** The names the visible seal shows; read only when there is one. */
+      sealText: () => Promise<SealText>;
     },
   ): Promise<Buffer> {
     const o = req.pades ?? {};
@@ -103,7 +106,7 @@ export class SigningService {
         throw new ValidationError('A visible seal needs x and y', [{ pointer: o.x === undefined ? '/x' : '/y', detail: 'is required with a visible seal' }]);
       }
       const width = o.width ?? 120;
-      appearance = { page: o.page ?? 1, rect: [o.x, o.y, o.x + width, o.y + width] as [number, number, number, number], stream: sealAppearanceStream(width) };
+      appearance = { page: o.page ?? 1, rect: [o.x, o.y, o.x + width, o.y + width] as [number, number, number, number], stream: sealAppearanceStream(width, await s.sealText()) };
     }
     // Size the placeholder from the real CMS: chain, signature and, for B-T, the token.
     const signed = await signPdf(

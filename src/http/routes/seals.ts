@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { toPem } from '../../pki';
 import { REVOCATION_REASONS, type RevocationReason } from '../../store/ports';
-import { SEAL_KINDS, type SealRecord, type SealService } from '../../seals';
+import { SEAL_KINDS, sealAppearance, toPng, type SealRecord, type SealService } from '../../seals';
 import { AppError } from '../../errors';
 import { logReceipt } from '../receipt';
 import { route, type RouteSpec } from '../route';
@@ -125,6 +125,30 @@ export function sealRoutes(seals: SealService): RouteSpec[] {
       params: SealIdParams,
       responses: { 200: { description: 'The seal', schema: SealView }, 403: { description: 'Another agency', schema: Problem }, 404: { description: 'Unknown', schema: Problem } },
       handler: async ({ principal, params }) => view(await seals.get(principal, params.id)),
+    }),
+    route<unknown, { format: 'png' | 'svg'; size: number }, { id: string }>({
+      method: 'get',
+      path: '/v1/seals/{id}/image',
+      operationId: 'getSealImage',
+      summary: "The seal's appearance: red ring, star, agency name on the arc, purpose beneath (PNG of size×size px, or SVG at the real size in mm)",
+      tags: ['seals'],
+      access: 'any',
+      params: SealIdParams,
+      query: Type.Object(
+        {
+          format: Type.Optional(Type.Union([Type.Literal('png'), Type.Literal('svg')], { default: 'png' })),
+          size: Type.Optional(Type.Integer({ minimum: 16, maximum: 2048, default: 400, description: 'PNG width and height in pixels' })),
+        },
+        { additionalProperties: false },
+      ),
+      responses: { 200: { description: 'The image', contentType: 'image/png' }, 403: { description: 'Another agency', schema: Problem }, 404: { description: 'Unknown', schema: Problem } },
+      async handler({ principal, params, query, res, log }) {
+        const a = sealAppearance(await seals.appearanceInput(principal, params.id));
+        // Missing font or glyphs still give an image; the operator is told.
+        if (a.warnings.length) log.warn({ sealId: params.id, warnings: a.warnings }, 'seal image drawn incomplete');
+        if (query.format === 'svg') res.type('image/svg+xml').send(a.svg);
+        else res.type('image/png').send(toPng(a.svg, query.size));
+      },
     }),
     route<unknown, unknown, { id: string }>({
       method: 'get',
