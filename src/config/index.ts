@@ -45,6 +45,7 @@ export const ENV_VARS = [
   ['ESEAL_PKCS11_TOKEN', '(unset)', 'Label of the PKCS#11 token; setting it (with ESEAL_PKCS11_PIN) enables the PKCS#11 key store.'],
   ['ESEAL_PKCS11_PIN', '(unset)', 'User PIN of the PKCS#11 token.'],
   ['ESEAL_LOG_CHECKPOINT_INTERVAL', '5s', 'How often a new transparency-log checkpoint is signed while entries arrive (ms, or with s suffix); 0 = only on demand.'],
+  ['ESEAL_SEAL_FONT', '(Noto CJK from fonts-noto-cjk)', 'Font file (.otf/.ttf/.ttc) whose glyphs draw the agency and seal names on seal images and visible PDF seals; without a CJK font seals show ring and star only.'],
   ['ESEAL_TSA_POLICY', '2.25.320821047110416740467165142254794857189', 'Policy OID written into RFC 3161 time-stamp tokens by the built-in TSA.'],
 ] as const;
 
