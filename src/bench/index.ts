@@ -5,6 +5,7 @@
  *   npm run bench                          every section
  *   npm run bench -- --only key-store      one section (comma-separate or repeat for several)
  *   npm run bench -- --seconds 0.5 --runs 7 --no-write
+ *   npm run bench -- --only signing --full   the larger cases too (signing: a 100 MB PDF)
  *
  * A benchmark joins by adding one entry to SECTIONS: a name for --only, the BENCHMARKS.md
  * heading it owns, and a run() that returns a terminal table and the section's markdown.
@@ -13,12 +14,15 @@ import { parseArgs } from 'node:util';
 import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
 import { benchLog } from './log';
 import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
+import { benchSigning, signingMarkdown, signingTable } from './signing';
 
 export interface BenchArgs {
   /** Seconds per sample, when the section takes samples. */
   seconds?: number;
   /** Samples per figure (at least 5). */
   runs?: number;
+  /** --full: the larger cases too, where a section has them. */
+  full?: boolean;
   progress: (line: string) => void;
 }
 
@@ -35,6 +39,14 @@ export const SECTIONS: readonly BenchSection[] = [
     async run(args) {
       const r = await benchKeyStores({ seconds: args.seconds, runs: args.runs, progress: args.progress });
       return { text: keyStoreTable(r), markdown: keyStoreMarkdown(r) };
+    },
+  },
+  {
+    name: 'signing',
+    title: 'Signing',
+    async run(args) {
+      const r = await benchSigning({ seconds: args.seconds, runs: args.runs, full: args.full, progress: args.progress });
+      return { text: signingTable(r), markdown: signingMarkdown(r) };
     },
   },
   {
@@ -63,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       seconds: { type: 'string' },
       runs: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -76,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   const args: BenchArgs = {
     seconds: positive('seconds', values.seconds),
     runs: positive('runs', values.runs),
+    full: values.full,
     progress: (line) => process.stderr.write(line + '\n'),
   };
   process.stdout.write(formatMachine(machineInfo()) + '\n\n');

@@ -1,16 +1,20 @@
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { AgencyService } from '../agencies';
-import { ApiKeyService, toView } from '../api-keys';
+import { ApiKeyService, toView, type Principal } from '../api-keys';
 import { ensureBootstrapAdmin } from '../bootstrap';
 import { ConfigError, loadConfig, type Config } from '../config';
+import { ALGORITHMS, type AlgorithmName } from '../crypto';
 import { AppError } from '../errors';
 import { auditLog, httpAuditSource, originOf, storeAuditSource, storedLogKeys, type AuditSource } from '../log';
 import { noteVerifier } from '../log/note';
 import { startService } from '../main';
-import { openStores, ROLES, type Role, type Stores } from '../store';
+import { SEAL_KINDS, type SealKind, type SealRecord } from '../seals';
+import { buildServices, type Services } from '../services';
+import type { SignatureFormat, SignatureLevel } from '../signing/service';
+import { openStores, REVOCATION_REASONS, ROLES, type RevocationReason, type Role, type Stores } from '../store';
 import { VERSION } from '../version';
 
 /**
@@ -32,6 +36,47 @@ async function withStores<T>(fn: (stores: Stores, config: Config) => Promise<T>)
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * The signing services on the configured store, as the service builds them. No periodic
+ * checkpoints from a short-lived command: the service signs the next one over our entries.
+ */
+async function withServices<T>(fn: (services: Services, stores: Stores, config: Config) => Promise<T>): Promise<T> {
+  return withStores(async (stores, config) => {
+    const services = await buildServices({ ...config, logCheckpointIntervalMs: 0 }, stores);
+    try {
+      return await fn(services, stores, config);
+    } finally {
+      await services.close();
+    }
+  });
+}
+
+/**
+ * The CLI acts as the platform operator, who has the store itself in hand. Its log entries and
+ * key uses are attributed to the API key id 'cli'. Administration runs as a platform admin;
+ * signing as a signer of the seal's own agency, since SealService.assertUsable (rightly) lets no
+ * platform key sign with an agency's seal.
+ */
+const CLI_ACTOR_ID = 'cli';
+const operatorAdmin: Principal = { apiKeyId: CLI_ACTOR_ID, agencyCode: null, roles: ['admin'] };
+const operatorSigner = (agencyCode: string): Principal => ({ apiKeyId: CLI_ACTOR_ID, agencyCode, roles: ['signer'] });
+
+/** A seal as the API shows it: never the key id or internal counters. */
+function sealView(s: SealRecord & { logIndex?: number }) {
+  const { keyId: _k, generation: _g, loggedGeneration: _l, ...rest } = s;
+  return rest;
+}
+
+function numberArg(min: number, max: number, integer = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    }
+    return n;
+  };
 }
 
 function table(rows: Record<string, unknown>[], cols: string[]): string {
@@ -154,6 +199,119 @@ export function buildProgram(io: Io = defaultIo): Command {
         io.out(opts.json ? JSON.stringify(toView(k)) : `revoked ${k.id}`);
       });
     });
+
+  const seal = program
+    .command('seal')
+    .description(`agency seals on the local store; the CLI acts as the platform operator (logged as API key id '${CLI_ACTOR_ID}')`);
+  seal
+    .command('create')
+    .description('create a seal: a key in the key store, a seal certificate from the CA, a log entry')
+    .requiredOption('--agency <code>', 'owning agency (unified social credit code)')
+    .requiredOption('--name <name>', 'seal name, e.g. 行政许可专用章')
+    .addOption(new Option('--kind <kind>', 'kind of seal').choices(SEAL_KINDS).makeOptionMandatory())
+    .addOption(new Option('--algorithm <alg>', 'signature algorithm').choices(Object.keys(ALGORITHMS)).default('ES256'))
+    .addOption(new Option('--key-store <store>', 'where the key is generated (default: ESEAL_KEY_STORE)').choices(['software', 'pkcs11']))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agency: string; name: string; kind: SealKind; algorithm: AlgorithmName; keyStore?: 'software' | 'pkcs11'; json?: boolean }) => {
+      await withServices(async (services) => {
+        const s = await services.seals.create(operatorAdmin, { agencyCode: opts.agency, name: opts.name, kind: opts.kind, algorithm: opts.algorithm, keyStore: opts.keyStore });
+        io.out(opts.json ? JSON.stringify(sealView(s)) : `${s.id}\ncreated seal ${s.id} "${s.name}" of ${s.agencyCode} (${s.algorithm}, ${s.keyStore}); log index ${s.logIndex}`);
+      });
+    });
+  seal
+    .command('list')
+    .description('list seals')
+    .option('--agency <code>', 'only this agency\'s seals')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { agency?: string; json?: boolean }) => {
+      await withServices(async (services) => {
+        const all = [];
+        let cursor: string | null = null;
+        do {
+          const page = await services.seals.list(operatorAdmin, { limit: 500, cursor, agencyCode: opts.agency });
+          all.push(...page.items.map(sealView));
+          cursor = page.nextCursor;
+        } while (cursor);
+        io.out(opts.json ? JSON.stringify(all) : table(all as unknown as Record<string, unknown>[], ['id', 'agencyCode', 'name', 'kind', 'algorithm', 'keyStore', 'status', 'createdAt']));
+      });
+    });
+  seal
+    .command('revoke <id>')
+    .description('revoke a seal and its certificate (RFC 5280 reason); it can never sign again')
+    .addOption(
+      new Option('--reason <reason>', 'RFC 5280 revocation reason').choices(REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL')).default('cessationOfOperation'),
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts: { reason: RevocationReason; json?: boolean }) => {
+      await withServices(async (services) => {
+        const s = await services.seals.revoke(operatorAdmin, id, opts.reason);
+        io.out(opts.json ? JSON.stringify(sealView(s)) : `revoked ${s.id} (${opts.reason}); log index ${s.logIndex}`);
+      });
+    });
+
+  program
+    .command('sign <file>')
+    .description(
+      'sign a file with a seal on the local store: PAdES (signed PDF) or CAdES detached (.p7s). The CLI acts as the platform ' +
+        `operator signing as a signer of the seal's agency: the signature and the key use are logged with API key id '${CLI_ACTOR_ID}'`,
+    )
+    .requiredOption('--seal <id>', 'seal id (seal_…)')
+    .addOption(new Option('--format <format>', 'signature format').choices(['pades', 'cades']).makeOptionMandatory())
+    .addOption(new Option('--level <level>', 'baseline level (CAdES: B-B or B-T)').choices(['B-B', 'B-T', 'B-LT', 'B-LTA']).default('B-T'))
+    .option('--page <n>', 'PAdES: page of the visible seal (1-based)', numberArg(1, 100000, true))
+    .option('--x <pt>', 'PAdES: left edge of the visible seal, points from the bottom-left', numberArg(0, 14400))
+    .option('--y <pt>', 'PAdES: bottom edge of the visible seal, points', numberArg(0, 14400))
+    .option('--width <pt>', 'PAdES: diameter of the visible seal in points (default 120)', numberArg(20, 600))
+    .option('--reason <text>', 'PAdES: /Reason')
+    .option('--location <text>', 'PAdES: /Location')
+    .requiredOption('-o, --output <file>', 'where to write the signed PDF or the .p7s')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        file: string,
+        opts: {
+          seal: string;
+          format: SignatureFormat;
+          level: SignatureLevel;
+          page?: number;
+          x?: number;
+          y?: number;
+          width?: number;
+          reason?: string;
+          location?: string;
+          output: string;
+          json?: boolean;
+        },
+      ) => {
+        const document = fs.readFileSync(file);
+        const mb = (document.length / 2 ** 20).toFixed(1);
+        if (!opts.json && document.length >= 8 * 2 ** 20) io.err(`signing ${file} (${mb} MiB)…`);
+        await withServices(async (services) => {
+          const s = await services.seals.get(null, opts.seal);
+          const r = await services.signing.sign(operatorSigner(s.agencyCode), {
+            sealId: s.id,
+            format: opts.format,
+            level: opts.level,
+            document,
+            pades: { page: opts.page, x: opts.x, y: opts.y, width: opts.width, reason: opts.reason, location: opts.location },
+          });
+          // Write then rename: an interrupted run never leaves a half-written signature behind.
+          const tmp = `${opts.output}.${process.pid}.tmp`;
+          fs.writeFileSync(tmp, r.bytes);
+          fs.renameSync(tmp, opts.output);
+          const result = {
+            output: opts.output,
+            sealId: s.id,
+            format: opts.format,
+            level: opts.level,
+            bytes: r.bytes.length,
+            sha256: createHash('sha256').update(r.bytes).digest('hex'),
+            logIndex: r.logIndex,
+          };
+          io.out(opts.json ? JSON.stringify(result) : `signed ${file} → ${opts.output} (${opts.format} ${opts.level}, ${r.bytes.length} bytes); log index ${r.logIndex}`);
+        });
+      },
+    );
 
   const log = program.command('log').description('transparency log');
   log
