@@ -74,11 +74,12 @@ export class SigningService {
       const sealText = () => this.d.seals.appearanceInput(actor, seal.id);
       bytes = await this.pades(req, { signer, certificate, chain, timestamp, now, context, sealText });
     }
+    const signedSha256 = sha256(bytes).toString('hex');
     const receipt = await this.d.log.append({
       type: 'document.signed',
-      eventId: `document.signed:${sha256(bytes).toString('hex')}`,
+      eventId: `document.signed:${signedSha256}`,
       subject: { sealId: seal.id, agencyCode: seal.agencyCode, format: req.format, level: req.level, certificateSerial: seal.certificateSerial },
-      digests: { sha256: sha256(req.document).toString('hex'), signedSha256: sha256(bytes).toString('hex') },
+      digests: { sha256: sha256(req.document).toString('hex'), signedSha256 },
       actor: context,
       keyId: seal.keyId,
     });
