@@ -7,16 +7,49 @@ import { constants, createHash, generateKeyPairSync, sign as nodeSign, type KeyO
 import type { AlgorithmName } from '../../src/crypto/algorithms';
 import { ALGORITHMS } from '../../src/crypto/algorithms';
 import type { Signer } from '../../src/crypto/key-provider';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  Certificate,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  KeyIdentifier,
+  KeyUsage,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
+import {
+  KEY_USAGE_BITS,
+  PKI_OID,
+  buildCertId,
+  buildCrl,
+  buildOcspRequest,
+  buildOcspResponse,
+  computeKeyIdentifier,
   issueCertificate,
+  issuerKeyIdentifier,
   parseCertificate,
+  parseOcspRequest,
   toPem,
   creditCodeOrganizationIdentifier,
+  type HashName,
+  type KeyUsageName,
+  type OcspCertStatus,
   type ParsedCertificate,
   type ProfileName,
+  type RevokedEntry,
   type SubjectInput,
   type CertificateUrls,
 } from '../../src/pki';
+import { serialFromRandom } from '../../src/pki/certificate';
+import { toArrayBuffer } from '../../src/pki/der';
+import { buildName, nameFromDer } from '../../src/pki/name';
+import { signatureAlgorithmIdentifier } from '../../src/pki/signature';
 
 /** The fixed clock unit tests use. */
 export const FIXED_NOW = new Date('2025-06-01T08:00:00Z');
@@ -171,4 +204,145 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
 
 function wrap(der: Buffer, signer: TestSigner): TestCert {
   return { der, pem: toPem(der), parsed: parseCertificate(der), signer };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built certificates, CRLs and OCSP responses (path validation and revocation tests):
+// any extensions, any validity, no profile — what a CA we do not run might issue.
+
+/** One extension as written: extnValue is `value` (the DER of the extension's own value). */
+export interface RawExtension {
+  oid: string;
+  critical?: boolean;
+  value: Buffer;
+}
+
+function derOf(v: object): Buffer {
+  return Buffer.from(AsnConvert.serialize(v));
+}
+
+/** Builders for the common extensions, with RFC 5280 criticality by default. */
+export const rawExt = {
+  basicConstraints(ca: boolean, pathLen?: number, critical = true): RawExtension {
+    return { oid: PKI_OID.basicConstraints, critical, value: derOf(new BasicConstraints(ca ? { cA: true, pathLenConstraint: pathLen } : {})) };
+  },
+  keyUsage(usages: readonly KeyUsageName[], critical = true): RawExtension {
+    const flags = usages.reduce((acc, u) => acc | (1 << KEY_USAGE_BITS[u]), 0);
+    return { oid: PKI_OID.keyUsage, critical, value: derOf(new KeyUsage(flags)) };
+  },
+  extKeyUsage(purposes: readonly string[], critical = false): RawExtension {
+    return { oid: PKI_OID.extKeyUsage, critical, value: derOf(new ExtendedKeyUsage([...purposes])) };
+  },
+  subjectKeyIdentifier(keyId: Buffer): RawExtension {
+    return { oid: PKI_OID.subjectKeyIdentifier, value: derOf(new SubjectKeyIdentifier(keyId)) };
+  },
+  authorityKeyIdentifier(keyId: Buffer): RawExtension {
+    return { oid: PKI_OID.authorityKeyIdentifier, value: derOf(new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(keyId) })) };
+  },
+  ocspNoCheck(): RawExtension {
+    return { oid: PKI_OID.ocspNoCheck, value: Buffer.from([0x05, 0x00]) };
+  },
+  /** Any extension; the value defaults to NULL. */
+  other(oid: string, critical: boolean, value: Buffer = Buffer.from([0x05, 0x00])): RawExtension {
+    return { oid, critical, value };
+  },
+};
+
+export interface RawCertificateInput {
+  /** The subject, or a Name's DER to copy exactly (e.g. another certificate's subject). */
+  subject: SubjectInput | Buffer;
+  /** The certified key. */
+  key: TestSigner;
+  /** The issuing certificate; absent: self-signed with `key`. */
+  issuer?: TestCert;
+  /** Signs instead of `issuer.signer` (a wrong key makes a bad signature on purpose). */
+  issuerSigner?: TestSigner;
+  /** Label for a deterministic serial. */
+  label: string;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: readonly RawExtension[];
+  /** Append SKI (of `key`) and AKI (of the issuer's key) unless the extensions already have them (default true). */
+  keyIdentifiers?: boolean;
+}
+
+/** A certificate exactly as described, unchecked: for building broken and unusual paths. */
+export async function issueRawCertificate(input: RawCertificateInput): Promise<TestCert> {
+  const issuerSigner = input.issuerSigner ?? input.issuer?.signer ?? input.key;
+  const subjectName = Buffer.isBuffer(input.subject) ? nameFromDer(input.subject) : buildName(input.subject);
+  const issuerName = input.issuer ? nameFromDer(input.issuer.parsed.subject.der) : subjectName;
+  const exts = [...input.extensions];
+  if (input.keyIdentifiers ?? true) {
+    const has = (oid: string) => exts.some((e) => e.oid === oid);
+    if (!has(PKI_OID.subjectKeyIdentifier)) exts.push(rawExt.subjectKeyIdentifier(computeKeyIdentifier(parseSpkiBits(input.key.publicKey))));
+    if (!has(PKI_OID.authorityKeyIdentifier)) {
+      const akid = input.issuer ? issuerKeyIdentifier(input.issuer.parsed) : computeKeyIdentifier(parseSpkiBits(input.key.publicKey));
+      exts.push(rawExt.authorityKeyIdentifier(akid));
+    }
+  }
+  const sigAlg = signatureAlgorithmIdentifier(issuerSigner.algorithm);
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: toArrayBuffer(serialFromRandom(testSerial(`raw/${input.label}`))),
+    signature: sigAlg,
+    issuer: issuerName,
+    validity: new Validity({ notBefore: input.notBefore, notAfter: input.notAfter }),
+    subject: subjectName,
+    subjectPublicKeyInfo: AsnConvert.parse(input.key.publicKey, SubjectPublicKeyInfo),
+    extensions: exts.length
+      ? new Extensions(exts.map((e) => new Extension({ extnID: e.oid, critical: e.critical ?? false, extnValue: new OctetString(e.value) })))
+      : undefined,
+  });
+  const tbsDer = derOf(tbs);
+  const signature = await issuerSigner.sign(tbsDer);
+  const der = derOf(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: sigAlg, signatureValue: toArrayBuffer(signature) }));
+  return wrap(der, input.key);
+}
+
+function parseSpkiBits(spki: Buffer): Buffer {
+  return Buffer.from(AsnConvert.parse(spki, SubjectPublicKeyInfo).subjectPublicKey);
+}
+
+/** A CRL signed by `ca` (which must carry cRLSign). */
+export async function buildTestCrl(
+  ca: TestCert,
+  o: { thisUpdate: Date; nextUpdate: Date; revoked?: readonly RevokedEntry[]; crlNumber?: number },
+): Promise<Buffer> {
+  return buildCrl({
+    issuerCertificate: ca.der,
+    signer: ca.signer,
+    crlNumber: o.crlNumber ?? 1,
+    thisUpdate: o.thisUpdate,
+    nextUpdate: o.nextUpdate,
+    revoked: o.revoked ?? [],
+  });
+}
+
+export interface TestOcspResponseInput {
+  /** Who signs: the issuing CA itself, a delegated responder, or (to test refusal) anyone. */
+  responder: TestCert;
+  /** The certificate the response is about, and its issuer (for the CertID). */
+  cert: TestCert | Buffer;
+  issuer: TestCert | Buffer;
+  status: OcspCertStatus;
+  producedAt: Date;
+  /** Defaults to producedAt. */
+  thisUpdate?: Date;
+  nextUpdate?: Date;
+  hash?: HashName;
+  /** Certificates to embed (default: the responder's). */
+  includeCertificates?: readonly Buffer[];
+}
+
+/** A signed OCSP response about one certificate. */
+export async function buildTestOcspResponse(o: TestOcspResponseInput): Promise<Buffer> {
+  const der = (c: TestCert | Buffer) => (Buffer.isBuffer(c) ? c : c.der);
+  const certId = parseOcspRequest(buildOcspRequest({ certIds: [buildCertId(der(o.cert), der(o.issuer), o.hash ?? 'sha256')] })).certIds[0]!;
+  return buildOcspResponse({
+    responderCertificate: o.responder.der,
+    signer: o.responder.signer,
+    producedAt: o.producedAt,
+    responses: [{ certId, status: o.status, thisUpdate: o.thisUpdate ?? o.producedAt, nextUpdate: o.nextUpdate }],
+    includeCertificates: o.includeCertificates ?? [o.responder.der],
+  });
 }
