@@ -29,6 +29,7 @@ export {
   type PdfField,
   type PdfSignatureInfo,
   type PdfTrailer,
+  type PdfRawDictionary,
 } from './reader';
 export { DEFAULT_PDF_LIMITS, type PdfLimits } from './limits';
 export { PDF_ERROR, isPdfInputError } from './errors';
@@ -46,4 +47,4 @@ export {
   type PdfObject,
 } from './objects';
 export { serialize, formatNumber } from './serialize';
-export type { XrefKind } from './xref';
+export type { XrefKind, XrefEntry } from './xref';

@@ -17,7 +17,7 @@ import { encrypted, limitExceeded, malformed } from './errors';
 import { resolveLimits, type PdfLimits } from './limits';
 import { decodeTextString, PdfDict, PdfName, PdfRef, PdfStream, PdfString, type PdfObject } from './objects';
 import { Parser } from './parser';
-import { readXrefChain, type XrefChain, type XrefKind } from './xref';
+import { readXrefChain, type XrefChain, type XrefEntry, type XrefKind } from './xref';
 
 export interface PdfReadOptions {
   limits?: Partial<PdfLimits>;
@@ -56,6 +56,16 @@ export interface PdfSignatureInfo {
   byteRange?: number[];
   /** The /Contents string (the DER CMS plus its zero padding). */
   contents?: Buffer;
+}
+
+/** Where the entries of an uncompressed dictionary object lie in the file (see PdfDocument.rawDictionary). */
+export interface PdfRawDictionary {
+  /** Offset of the object header ("n g obj"). */
+  offset: number;
+  /** Offset just past the dictionary's closing ">>". */
+  end: number;
+  /** Every key in file order, duplicates kept, with the byte span [start, end) of its value. */
+  entries: { key: string; start: number; end: number }[];
 }
 
 export interface PdfTrailer {
@@ -375,6 +385,50 @@ export class PdfDocument {
           contents: contents instanceof PdfString ? contents.bytes : undefined,
         };
       });
+  }
+
+  /**
+   * The cross-reference entry in force for object `num` (the newest section's), or undefined.
+   * Verification compares entries between revisions to spot objects re-pointed at older bytes.
+   */
+  xrefEntry(num: number): XrefEntry | undefined {
+    return this.chain.table.get(num);
+  }
+
+  /**
+   * The byte layout of an uncompressed indirect dictionary: each key with the span of its
+   * value, duplicates included (the parsed PdfDict keeps only the first). Signature
+   * verification needs it to tie /ByteRange's gap to the /Contents string of the same
+   * dictionary (ISO 32000-1 §12.8.1). Undefined when the object is compressed, free, or not a
+   * dictionary; PDF_MALFORMED when its bytes do not parse.
+   */
+  rawDictionary(ref: PdfRef): PdfRawDictionary | undefined {
+    const entry = this.chain.table.get(ref.num);
+    if (!entry || entry.type !== 1 || entry.b !== ref.gen) return undefined;
+    if (entry.a <= 0 || entry.a >= this.bytes.length) throw malformed(`Object ${ref.num} offset outside the file`);
+    const p = new Parser(this.bytes, this.limits.maxDepth);
+    p.pos = entry.a;
+    if (p.readUint() !== ref.num || p.readUint() !== ref.gen) throw malformed(`Cross-reference entry for object ${ref.num} points at another object`, entry.a);
+    p.expectKeyword('obj');
+    p.skipWs();
+    if (this.bytes[p.pos] !== 0x3c || this.bytes[p.pos + 1] !== 0x3c) return undefined;
+    p.pos += 2;
+    const entries: PdfRawDictionary['entries'] = [];
+    for (;;) {
+      p.skipWs();
+      if (p.atEnd()) throw malformed('Unterminated dictionary', entry.a);
+      if (this.bytes[p.pos] === 0x3e && this.bytes[p.pos + 1] === 0x3e) {
+        p.pos += 2;
+        return { offset: entry.a, end: p.pos, entries };
+      }
+      const keyAt = p.pos;
+      const key = p.parseObject();
+      if (!(key instanceof PdfName)) throw malformed('Dictionary key is not a name', keyAt);
+      p.skipWs();
+      const start = p.pos;
+      p.parseObject();
+      entries.push({ key: key.name, start, end: p.pos });
+    }
   }
 
   /** Decodes a stream's data within this document's budget (FlateDecode or none). */
