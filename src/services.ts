@@ -1,10 +1,14 @@
+import fs from 'node:fs';
 import { CertificateAuthority, issuedEvent, TimeStampAuthority } from './ca';
 import { LoggedKeyUseStore } from './log/key-use-log';
 import { SealService } from './seals';
 import { SigningService } from './signing/service';
+import { Verifier } from './verify/engine';
+import { RevocationChecker } from './verify/revocation';
 import { LogService, originFor } from './log/service';
 import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
 import type { Config } from './config';
+import type { ParsedCertificate } from './pki/certificate';
 import type { Stores } from './store/ports';
 
 export interface Services {
@@ -14,6 +18,7 @@ export interface Services {
   log: LogService;
   seals: SealService;
   signing: SigningService;
+  verifier: Verifier;
   close(): Promise<void>;
 }
 
@@ -22,7 +27,8 @@ export interface Services {
  * token is configured), the CA hierarchy (created on first start) and the TSA.
  */
 export async function buildServices(
-  config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile' | 'publicUrl' | 'keyStore' | 'pkcs11' | 'tsaPolicy' | 'logCheckpointIntervalMs'>,
+  config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile' | 'publicUrl' | 'keyStore' | 'pkcs11' | 'tsaPolicy' | 'logCheckpointIntervalMs'> &
+    Partial<Pick<Config, 'trustAnchorFiles' | 'revocationMode' | 'revocationHosts' | 'revocationTimeoutMs'>>,
   stores: Stores,
   clock: () => Date = () => new Date(),
 ): Promise<Services> {
@@ -71,6 +77,7 @@ export async function buildServices(
   const seals = new SealService({ seals: stores.seals, agencies: stores.agencies, certificates: stores.certificates, ca, keys, log, clock });
   await seals.repair();
   const signing = new SigningService({ seals, ca, tsa, keys, log, certificates: stores.certificates, clock });
+  const verifier = buildVerifier(config, stores, ca, seals, clock);
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {
     keys,
@@ -79,10 +86,53 @@ export async function buildServices(
     log,
     seals,
     signing,
+    verifier,
     async close() {
       log.stopCheckpointing();
       await log.flush();
       await keys.close();
     },
   };
+}
+
+/**
+ * The verifier: our root CA plus configured (ESEAL_TRUST_ANCHORS), given (`extraAnchors`, e.g.
+ * `eseal verify --trust`) and imported anchors; our issuing CA and delegates as known
+ * intermediates; revocation of our own certificates answered by our CA directly (the data its
+ * OCSP responder and CRLs serve), others from the document's DSS or, online, from allowed hosts.
+ */
+export function buildVerifier(
+  config: Partial<Pick<Config, 'trustAnchorFiles' | 'revocationMode' | 'revocationHosts' | 'revocationTimeoutMs'>>,
+  stores: Pick<Stores, 'trustAnchors'>,
+  ca: CertificateAuthority,
+  seals: SealService,
+  clock: () => Date = () => new Date(),
+  extraAnchors: Buffer[] = [],
+): Verifier {
+  const fileAnchors = (config.trustAnchorFiles ?? []).flatMap((f) => {
+    try {
+      return Verifier.anchorsFrom(fs.readFileSync(f));
+    } catch (e) {
+      throw new Error(`ESEAL_TRUST_ANCHORS: ${f} is not a readable PEM or DER certificate file (${(e as Error).message})`);
+    }
+  });
+  const ours = (der: Buffer) => (c: ParsedCertificate) => c.der.equals(der);
+  const revocation = new RevocationChecker({
+    mode: config.revocationMode ?? 'online',
+    allowHosts: config.revocationHosts ?? [],
+    timeoutMs: config.revocationTimeoutMs ?? 5000,
+    clock,
+    local: {
+      ocsp: (request) => ca.respondOcsp(request),
+      crl: async (issuer) => (ours(ca.issuing.der)(issuer) ? ca.crl('issuing') : ours(ca.root.der)(issuer) ? ca.crl('root') : undefined),
+    },
+  });
+  return new Verifier({
+    trustAnchors: [ca.root.der, ...fileAnchors, ...extraAnchors],
+    intermediates: [ca.issuing.der, ...ca.history.tsa.map((h) => h.der), ...ca.history.ocsp.map((h) => h.der)],
+    moreTrustAnchors: async () => (await stores.trustAnchors.list({ limit: 500 })).items.map((a) => Buffer.from(a.der, 'base64')),
+    revocation,
+    clock,
+    seals,
+  });
 }

@@ -26,6 +26,13 @@ export interface Config {
   tsaPolicy: string | null;
   /** How often a new log checkpoint is signed while entries arrive; 0 = only on demand. */
   logCheckpointIntervalMs: number;
+  /** PEM files of trust anchors the verifier accepts besides our own root CA. */
+  trustAnchorFiles: string[];
+  /** Verification: fetch revocation data from certificates' OCSP / CRL URLs (online) or never (offline). */
+  revocationMode: 'online' | 'offline';
+  /** Hosts the verifier may fetch OCSP responses and CRLs from (exact host names, or `*.suffix`). */
+  revocationHosts: string[];
+  revocationTimeoutMs: number;
 }
 
 /** Every variable the service reads; the README table is written from this list. */
@@ -46,6 +53,10 @@ export const ENV_VARS = [
   ['ESEAL_PKCS11_PIN', '(unset)', 'User PIN of the PKCS#11 token.'],
   ['ESEAL_LOG_CHECKPOINT_INTERVAL', '5s', 'How often a new transparency-log checkpoint is signed while entries arrive (ms, or with s suffix); 0 = only on demand.'],
   ['ESEAL_SEAL_FONT', '(Noto CJK from fonts-noto-cjk)', 'Font file (.otf/.ttf/.ttc) whose glyphs draw the agency and seal names on seal images and visible PDF seals; without a CJK font seals show ring and star only.'],
+  ['ESEAL_TRUST_ANCHORS', '(unset)', 'Comma-separated PEM files of CA certificates the verifier trusts besides our own root CA (e.g. another province\'s CA).'],
+  ['ESEAL_REVOCATION', 'online', 'How the verifier gets revocation data it does not find in the document or in our own CA: online (fetch OCSP/CRL from allowed hosts) or offline (never fetch; unknown status is INDETERMINATE).'],
+  ['ESEAL_REVOCATION_HOSTS', '(unset: none)', 'Comma-separated hosts the verifier may fetch OCSP responses and CRLs from (`host`, `host:port` or `*.domain`).'],
+  ['ESEAL_REVOCATION_TIMEOUT', '5s', 'Timeout of one OCSP or CRL fetch (ms, or with s suffix).'],
   ['ESEAL_TSA_POLICY', '2.25.320821047110416740467165142254794857189', 'Policy OID written into RFC 3161 time-stamp tokens by the built-in TSA.'],
 ] as const;
 
@@ -137,6 +148,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     problems.push(`ESEAL_LOG_CHECKPOINT_INTERVAL must be 0 or between 100ms and 3600s, got "${rawInterval}"`);
   }
 
+  const trustAnchorFiles = (str('ESEAL_TRUST_ANCHORS') ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => path.resolve(cwd, f));
+  const revocationMode = (str('ESEAL_REVOCATION') ?? 'online').toLowerCase();
+  if (revocationMode !== 'online' && revocationMode !== 'offline') problems.push(`ESEAL_REVOCATION must be online or offline, got "${revocationMode}"`);
+  const revocationHosts = (str('ESEAL_REVOCATION_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const h of revocationHosts) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(h)) problems.push(`ESEAL_REVOCATION_HOSTS: "${h}" is not a host name`);
+  }
+  const rawTimeout = str('ESEAL_REVOCATION_TIMEOUT') ?? '5s';
+  const tm = /^(\d+)\s*(ms|s)?$/.exec(rawTimeout);
+  const revocationTimeoutMs = tm ? Number(tm[1]) * (tm[2] === 's' ? 1000 : 1) : NaN;
+  if (!tm || revocationTimeoutMs < 100 || revocationTimeoutMs > 60_000) problems.push(`ESEAL_REVOCATION_TIMEOUT must be between 100ms and 60s, got "${rawTimeout}"`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -153,5 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     pkcs11,
     tsaPolicy,
     logCheckpointIntervalMs,
+    trustAnchorFiles,
+    revocationMode: revocationMode as Config['revocationMode'],
+    revocationHosts,
+    revocationTimeoutMs,
   });
 }

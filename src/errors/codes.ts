@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   SEAL_REVOKED: { status: 409, title: 'The seal is revoked' },
   SEAL_CERTIFICATE_INVALID: { status: 409, title: "The seal's certificate is not valid now" },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body exceeds the limit for this route' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests from this client; retry after the time in Retry-After' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not accepted by this route' },
   // PKI (src/pki, src/ca)
   CERT_MALFORMED: { status: 400, title: 'The certificate could not be parsed' },

@@ -114,6 +114,25 @@ export class SealService {
     return s;
   }
 
+  /**
+   * The seal whose certificate has this serial (as encoded, lower-case hex), for verification
+   * reports: public facts only (id, name, agency). The certificate record names the agency; its
+   * seals are few, so they are scanned rather than indexed by serial.
+   */
+  async bySerial(serialHex: string): Promise<{ id: string; name: string; agencyCode: string } | undefined> {
+    const cert = await this.d.certificates.get(serialHex);
+    if (!cert || cert.profile !== 'seal' || !cert.agencyCode) return undefined;
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const page: Page<SealRecord> = await this.d.seals.list({ agencyCode: cert.agencyCode, limit: 500, cursor });
+      const s = page.items.find((x) => x.certificateSerial === serialHex);
+      if (s) return { id: s.id, name: s.name, agencyCode: s.agencyCode };
+      if (!page.nextCursor) return undefined;
+      cursor = page.nextCursor;
+    }
+    return undefined;
+  }
+
   /** What the seal's appearance shows (same access as get): its agency's name and its purpose. */
   async appearanceInput(actor: Principal | null, id: string): Promise<SealText> {
     const s = await this.get(actor, id);

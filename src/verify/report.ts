@@ -82,6 +82,7 @@ export interface SignerInfoReport {
   /** The organisation in the subject and its unified social credit code, when present. */
   agency?: { name?: string; creditCode?: string };
   /** Present when the certificate is one this service issued for a seal. */
+  /** `imageUrl` is a path on this service (public, no key): the seal as printed on documents. */
   seal?: { id: string; name: string; agencyCode: string; imageUrl: string };
 }
 

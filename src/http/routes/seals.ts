@@ -152,6 +152,23 @@ export function sealRoutes(seals: SealService): RouteSpec[] {
     }),
     route<unknown, unknown, { id: string }>({
       method: 'get',
+      path: '/verify/seals/{id}/image',
+      operationId: 'getPublicSealImage',
+      summary:
+        "The seal's appearance as a 200×200 PNG, without a key: what verification reports show next to a signature made with one of our seals. " +
+        'It is the picture printed on every document the seal signs; seal ids are random and appear only in reports.',
+      tags: ['seals'],
+      access: 'public',
+      params: SealIdParams,
+      responses: { 200: { description: 'The image', contentType: 'image/png' }, 404: { description: 'Unknown', schema: Problem } },
+      async handler({ params, res }) {
+        const a = sealAppearance(await seals.appearanceInput(null, params.id));
+        res.setHeader('Cache-Control', 'public, max-age=86400');
+        res.type('image/png').send(toPng(a.svg, 200));
+      },
+    }),
+    route<unknown, unknown, { id: string }>({
+      method: 'get',
       path: '/v1/seals/{id}/certificate',
       operationId: 'getSealCertificate',
       summary: "The seal's certificate (PEM; DER with Accept: application/pkix-cert)",
