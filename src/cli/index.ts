@@ -1,5 +1,6 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { AgencyService } from '../agencies';
@@ -12,10 +13,13 @@ import { auditLog, httpAuditSource, originOf, storeAuditSource, storedLogKeys, t
 import { noteVerifier } from '../log/note';
 import { startService } from '../main';
 import { SEAL_KINDS, type SealKind, type SealRecord } from '../seals';
-import { buildServices, type Services } from '../services';
+import { buildServices, buildVerifier, type Services } from '../services';
 import type { SignatureFormat, SignatureLevel } from '../signing/service';
 import { openStores, REVOCATION_REASONS, ROLES, type RevocationReason, type Role, type Stores } from '../store';
 import { VERSION } from '../version';
+import { Verifier } from '../verify/engine';
+import type { VerificationReport } from '../verify/report';
+import { RevocationChecker } from '../verify/revocation';
 
 /**
  * The `eseal` command. Operator commands work on the configured store directly (same
@@ -83,6 +87,101 @@ function table(rows: Record<string, unknown>[], cols: string[]): string {
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
   return [line(cols), ...rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n');
+}
+
+/** `eseal verify` exit statuses besides the verdicts 0/1/2 (sysexits.h). */
+const EXIT_USAGE = 64;
+const EXIT_SOFTWARE = 70;
+
+/** Ends a command with a given exit status (after its output is written). */
+class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+/** A command-line mistake found after parsing (e.g. an unreadable file): exit EXIT_USAGE. */
+class UsageError extends Error {}
+
+/** A file named on the command line; unreadable → usage error. */
+function readInput(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`${what} ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** The certificates of a --trust file (PEM with one or more CERTIFICATE blocks, or DER), each parsed. */
+function readAnchors(file: string): Buffer[] {
+  const data = readInput(file, '--trust');
+  let anchors: Buffer[];
+  try {
+    anchors = Verifier.anchorsFrom(data);
+    // The constructor parses every anchor: a broken one is the user's to fix, not a silent no-op.
+    new Verifier({ trustAnchors: anchors, revocation: new RevocationChecker({ mode: 'offline' }) });
+  } catch (e) {
+    throw new UsageError(`--trust ${file} is not a certificate (PEM or DER): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (anchors.length === 0) throw new UsageError(`--trust ${file} holds no CERTIFICATE block`);
+  return anchors;
+}
+
+/** Whether the configured store exists (a verification never creates one, nor a CA). */
+function storeExists(config: Config): boolean {
+  return config.mongodbUri !== null || fs.existsSync(path.join(config.dataDir, 'eseal.sqlite'));
+}
+
+/**
+ * The verifier `eseal verify` runs. With the store: the service's own verifier (root CA,
+ * ESEAL_TRUST_ANCHORS, imported anchors, our CA answering for its own certificates, seal lookup),
+ * so that the command and the API agree; with --trust or --offline, the same wiring (as in
+ * buildServices) with the extra anchors and/or offline revocation. Without a store: only the
+ * --trust anchors and the configured revocation settings; nothing is created.
+ */
+async function withVerifier<T>(opts: { extraAnchors: Buffer[]; offline: boolean }, fn: (v: Pick<Verifier, 'verifyPdf' | 'verifyDetached'>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  if (!storeExists(config)) {
+    const revocation = new RevocationChecker({ mode: opts.offline ? 'offline' : config.revocationMode, allowHosts: config.revocationHosts, timeoutMs: config.revocationTimeoutMs });
+    return fn(new Verifier({ trustAnchors: opts.extraAnchors, revocation }));
+  }
+  return withServices(async (services, stores) => {
+    if (opts.extraAnchors.length === 0 && !opts.offline) return fn(services.verifier);
+    const settings = { ...config, revocationMode: opts.offline ? ('offline' as const) : config.revocationMode };
+    return fn(buildVerifier(settings, stores, services.ca, services.seals, undefined, opts.extraAnchors));
+  });
+}
+
+/** A few lines per signature: verdict, signer, times, scope, and every check that did not pass. */
+function reportSummary(file: string, r: VerificationReport): string {
+  const lines: string[] = [];
+  lines.push(`${file}: ${r.indication}${r.subIndication ? ` (${r.subIndication})` : ''}`);
+  const d = r.document;
+  lines.push(`  document: ${d.kind === 'pdf' ? 'PDF' : 'detached CAdES'}, ${d.size} bytes${d.revisions !== undefined ? `, ${d.revisions} revision(s)` : ''}, sha256 ${d.sha256}`);
+  const problems = (checks: VerificationReport['checks'], indent: string) => {
+    for (const c of checks) {
+      if (c.result === 'passed' || c.result === 'skipped') continue;
+      lines.push(`${indent}${c.result === 'warning' ? '!' : '✗'} ${c.group}/${c.name}: ${c.result}${c.reason ? ` — ${c.reason}` : ''}${c.code ? ` [${c.code}]` : ''}`);
+    }
+  };
+  problems(r.checks, '  ');
+  if (r.signatures.length === 0) lines.push('  no signatures');
+  r.signatures.forEach((s, i) => {
+    lines.push(`  signature ${i + 1} ${s.id} (${s.format}${s.level ? ` ${s.level}` : ''}${s.type !== 'signature' ? `, ${s.type}` : ''}): ${s.indication}${s.subIndication ? ` (${s.subIndication})` : ''}`);
+    if (s.signer) {
+      const g = s.signer;
+      const agency = g.agency ? `; agency ${[g.agency.name, g.agency.creditCode ? `(${g.agency.creditCode})` : ''].filter(Boolean).join(' ')}` : '';
+      lines.push(`    signer: ${g.subject}${agency}${g.seal ? `; seal ${g.seal.name} ${g.seal.id}` : ''}`);
+    }
+    const ts = s.timestamp ? `time-stamp ${s.timestamp.time} by ${s.timestamp.tsa}${s.timestamp.valid ? '' : ' (NOT valid)'}` : 'no time-stamp';
+    lines.push(`    time: ${s.signingTime ? `claimed ${s.signingTime}; ` : ''}${ts}`);
+    const changes = s.changes.length ? ` (${s.changes.length} change(s), ${s.changes.filter((c) => !c.allowed).length} disallowed)` : '';
+    lines.push(`    covers: ${s.coverage}; modified after signing: ${s.modifiedAfterSigning ? 'yes' : 'no'}${changes}`);
+    for (const c of s.changes.filter((x) => !x.allowed)) lines.push(`    ✗ revision ${c.revision}: ${c.kind}${c.object ? ` ${c.object}` : ''}: ${c.description}`);
+    problems(s.checks, '    ');
+  });
+  lines.push(`  policy: revocation ${r.policy.revocation}; ${r.policy.trustAnchors.length} trust anchor(s)`);
+  return lines.join('\n');
 }
 
 export function buildProgram(io: Io = defaultIo): Command {
@@ -313,6 +412,48 @@ export function buildProgram(io: Io = defaultIo): Command {
       },
     );
 
+  program
+    .command('verify <file>')
+    .description(
+      'verify a signed PDF (PAdES), or a file and its detached CAdES signature (--signature). Trusts the root CA and the ' +
+        'trust anchors of the local store when there is one, plus --trust files. Exit status: 0 TOTAL_PASSED, 1 TOTAL_FAILED, ' +
+        `2 INDETERMINATE, ${EXIT_USAGE} usage error (bad arguments, unreadable files), ${EXIT_SOFTWARE} the verification could not run (configuration, store)`,
+    )
+    .option('--signature <file>', 'detached CAdES signature (.p7s: DER or PEM) of FILE')
+    .option('--trust <file>', 'PEM (one or more certificates) or DER file of a CA to trust; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--offline', 'never fetch OCSP responses or CRLs: use only what the file and the local CA hold')
+    .option('--json', 'print the whole report as JSON')
+    // Usage errors of this command exit 64 (EX_USAGE), apart from 1 and 2, which are verdicts.
+    .exitOverride((err) => {
+      if (err.exitCode === 0) throw err;
+      throw new CommanderError(EXIT_USAGE, err.code, err.message);
+    })
+    .action(async (file: string, opts: { signature?: string; trust: string[]; offline?: boolean; json?: boolean }) => {
+      let document: Buffer;
+      let signature: Buffer | undefined;
+      let extraAnchors: Buffer[];
+      try {
+        document = readInput(file, 'FILE');
+        signature = opts.signature === undefined ? undefined : readInput(opts.signature, '--signature');
+        extraAnchors = opts.trust.flatMap((f) => readAnchors(f));
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        io.err(`eseal verify: ${e.message}`);
+        throw new CliExit(EXIT_USAGE);
+      }
+      let report: VerificationReport;
+      try {
+        report = await withVerifier({ extraAnchors, offline: Boolean(opts.offline) }, (v) =>
+          signature ? v.verifyDetached(document, signature) : v.verifyPdf(document),
+        );
+      } catch (e) {
+        io.err(`eseal: the verification could not run: ${e instanceof AppError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
+        throw new CliExit(EXIT_SOFTWARE);
+      }
+      io.out(opts.json ? JSON.stringify(report, null, 2) : reportSummary(file, report));
+      throw new CliExit(report.indication === 'TOTAL_PASSED' ? 0 : report.indication === 'TOTAL_FAILED' ? 1 : 2);
+    });
+
   const log = program.command('log').description('transparency log');
   log
     .command('verify')
@@ -363,6 +504,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CliExit) return e.exitCode;
     if (e instanceof AuditFailed) return 1;
     if (e instanceof ConfigError) io.err(`eseal: ${e.message}`);
     else if (e instanceof AppError) {

@@ -21,6 +21,7 @@ import { sealRoutes } from './routes/seals';
 import { signatureRoutes } from './routes/signatures';
 import { pkiRoutes } from './routes/pki';
 import { systemRoutes } from './routes/system';
+import { verificationRoutes, type DocumentVerifier } from './routes/verifications';
 
 export interface AppDeps {
   stores: Stores;
@@ -35,6 +36,7 @@ export interface AppDeps {
   log: LogService;
   seals: SealService;
   signing: SigningService;
+  verifier: DocumentVerifier;
 }
 
 export interface App {
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps): App {
     registers: [metrics],
   });
 
+  const verifications = verificationRoutes(deps.verifier);
   const routes: RouteSpec[] = [];
   let openapi: object | null = null;
   routes.push(
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps): App {
     ...logRoutes(deps.log, deps.ca),
     ...sealRoutes(deps.seals),
     ...signatureRoutes(deps.signing),
+    ...verifications.routes,
     ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
   );
 
@@ -111,6 +115,8 @@ export function createApp(deps: AppDeps): App {
 
   const router = express.Router();
   mountRoutes(router, routes, apiKeys, deps.jsonBodyLimit);
+  // The anonymous POST /verify is rate-limited before its body is read.
+  app.use(verifications.beforeRoutes);
   app.use(router);
 
   // Known path, wrong method → 405 with Allow; unknown path → 404. Both problem+json.
