@@ -15,6 +15,7 @@ import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
 import { benchLog } from './log';
 import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
 import { benchSigning, signingMarkdown, signingTable } from './signing';
+import { benchVerification, verificationMarkdown, verificationTable } from './verification';
 
 export interface BenchArgs {
   /** Seconds per sample, when the section takes samples. */
@@ -47,6 +48,14 @@ export const SECTIONS: readonly BenchSection[] = [
     async run(args) {
       const r = await benchSigning({ seconds: args.seconds, runs: args.runs, full: args.full, progress: args.progress });
       return { text: signingTable(r), markdown: signingMarkdown(r) };
+    },
+  },
+  {
+    name: 'verification',
+    title: 'Verification',
+    async run(args) {
+      const r = await benchVerification({ seconds: args.seconds, progress: args.progress });
+      return { text: verificationTable(r), markdown: verificationMarkdown(r) };
     },
   },
   {

@@ -207,8 +207,8 @@ function median(xs: number[]): number {
 
 type SignOnce = (document: Buffer) => Promise<Buffer>;
 
-/** Our pipeline: a fresh store and CA, one agency, one RS256 seal; signs as a signer of that agency. */
-async function esealSigner(level: SignatureLevel): Promise<{ sign: SignOnce; close: () => Promise<void> }> {
+/** A throw-away eseal on SQLite: a fresh store and CA, one agency, one RS256 seal and a signer of that agency. */
+export async function openBenchService(): Promise<{ services: Services; sealId: string; signer: Principal; close: () => Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eseal-bench-sign-'));
   const stores: Stores = openSqliteStores({ file: path.join(dir, 'eseal.sqlite') });
   const services: Services = await buildServices(
@@ -227,14 +227,24 @@ async function esealSigner(level: SignatureLevel): Promise<{ sign: SignOnce; clo
   await new AgencyService(stores.agencies).create({ code: AGENCY, name: 'eseal benchmark agency', region: null });
   const admin: Principal = { apiKeyId: 'bench', agencyCode: null, roles: ['admin'] };
   const seal = await services.seals.create(admin, { agencyCode: AGENCY, name: 'benchmark seal', kind: 'official', algorithm: 'RS256' });
-  const signer: Principal = { apiKeyId: 'bench', agencyCode: AGENCY, roles: ['signer'] };
   return {
-    sign: async (document) => (await services.signing.sign(signer, { sealId: seal.id, format: 'pades', level, document })).bytes,
+    services,
+    sealId: seal.id,
+    signer: { apiKeyId: 'bench', agencyCode: AGENCY, roles: ['signer'] },
     close: async () => {
       await services.close();
       await stores.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Our pipeline, as openBenchService sets it up. */
+async function esealSigner(level: SignatureLevel): Promise<{ sign: SignOnce; close: () => Promise<void> }> {
+  const b = await openBenchService();
+  return {
+    sign: async (document) => (await b.services.signing.sign(b.signer, { sealId: b.sealId, format: 'pades', level, document })).bytes,
+    close: b.close,
   };
 }
 
