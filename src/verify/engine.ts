@@ -183,8 +183,11 @@ export class Verifier {
       byCandidate.set(candidate, await this.guard(candidate, () => this.verifyPdfSignature(bytes, analysis, candidate, validationTime, docTimestamps, anchors)));
     }
     for (const candidate of analysis.signatures) signatures.push(byCandidate.get(candidate)!);
-    const w = worst(signatures)!;
-    return { ...base, document, indication: w.indication, subIndication: w.subIndication, signatures, checks: docChecks.list };
+    let w: Outcome = worst(signatures)!;
+    // A failed document-level check (bytes after the last revision, a bound hit while reading the
+    // revisions) means the file is not only what its signatures cover: never TOTAL_PASSED.
+    if (w.indication === 'TOTAL_PASSED' && docChecks.list.some((x) => x.result === 'failed')) w = indeterminate('SIG_CONSTRAINTS_FAILURE');
+    return { ...base, document, indication: w.indication, ...(w.subIndication ? { subIndication: w.subIndication } : {}), signatures, checks: docChecks.list };
   }
 
   /** Detached CAdES: the content and the signature (DER, or PEM PKCS7 / CMS). */
