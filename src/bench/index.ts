@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
+import { benchHttpSigning, httpSigningMarkdown, httpSigningTable } from './http-signing';
 import { benchLog } from './log';
 import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
 import { benchSigning, signingMarkdown, signingTable } from './signing';
@@ -48,6 +49,14 @@ export const SECTIONS: readonly BenchSection[] = [
     async run(args) {
       const r = await benchSigning({ seconds: args.seconds, runs: args.runs, full: args.full, progress: args.progress });
       return { text: signingTable(r), markdown: signingMarkdown(r) };
+    },
+  },
+  {
+    name: 'http-signing',
+    title: 'HTTP signing',
+    async run(args) {
+      const r = await benchHttpSigning({ seconds: args.seconds, progress: args.progress });
+      return { text: httpSigningTable(r), markdown: httpSigningMarkdown(r) };
     },
   },
   {

@@ -18,34 +18,21 @@
  *   - `eseal log verify --url` (the full audit: every entry, proofs, checkpoint signature) passes.
  * Exit 0 when every check holds, 1 otherwise; the summary is printed either way.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ROOT, startServiceProcess } from './service-process';
 import { writeBenchPdf } from './signing';
 
 const AGENCY = '11330105002500287C';
 const ADMIN = 'es_' + 's'.repeat(43);
-const ROOT = path.resolve(__dirname, '..', '..');
 
 interface Options {
   store: 'sqlite' | 'mongo';
   minutes: number;
   concurrency: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function rssKiB(pid: number): number | null {
@@ -89,47 +76,12 @@ class Client {
   }
 }
 
-async function waitReady(base: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('service did not become ready in 60 s');
-}
-
 export async function soak(o: Options, say: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<boolean> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eseal-soak-'));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ESEAL_DATA_DIR: dataDir,
-    ESEAL_PUBLIC_URL: base,
-    ESEAL_BOOTSTRAP_ADMIN_KEY: ADMIN,
-    ESEAL_LOG_LEVEL: 'warn',
-  };
-  delete env.MONGODB_URI;
-  if (o.store === 'mongo') {
-    const uri = process.env.MONGODB_URI;
-    if (!uri) throw new Error('--store mongo needs MONGODB_URI (e.g. FerretDB on 127.0.0.1:27017)');
-    const u = new URL(uri);
-    u.pathname = `/eseal_soak_${Date.now()}`;
-    env.MONGODB_URI = u.toString();
-  }
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const svc = await startServiceProcess({ store: o.store, adminKey: ADMIN });
+  const { base, child, env, dataDir } = svc;
   const c = new Client(base);
   const checks: { name: string; ok: boolean; detail: string }[] = [];
   try {
-    await waitReady(base, child);
     await c.json('POST', '/v1/agencies', ADMIN, { code: AGENCY, name: '浙江省测试局' });
     const seal = await c.json<{ id: string }>('POST', '/v1/seals', ADMIN, { agencyCode: AGENCY, name: '业务专用章', kind: 'official' });
     const key = async (roles: string[]) => (await c.json<{ key: string }>('POST', '/v1/api-keys', ADMIN, { agencyCode: AGENCY, roles, label: roles.join(',') })).key;
@@ -254,12 +206,10 @@ export async function soak(o: Options, say: (line: string) => void = (l) => proc
     for (const ch of checks) say(`  ${ch.ok ? 'ok  ' : 'FAIL'} ${ch.name}: ${ch.detail}`);
     return checks.every((ch) => ch.ok);
   } catch (e) {
-    say(`soak failed: ${(e as Error).message}\nservice stderr: ${stderr}`);
+    say(`soak failed: ${(e as Error).message}\nservice stderr: ${svc.stderr()}`);
     return false;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await svc.stop();
   }
 }
 
