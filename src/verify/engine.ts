@@ -173,10 +173,9 @@ export class Verifier {
       return { ...base, document, indication: 'TOTAL_FAILED', subIndication: 'FORMAT_FAILURE', signatures: [], checks: docChecks.list };
     }
 
-    // Document time-stamps are proof of existence for everything in the revisions they cover.
+    // Document time-stamps first: they are proof of existence for the signatures in the revisions they cover.
     const docTimestamps = new Map<PdfSignatureCandidate, ProvenTime | undefined>();
     const signatures: SignatureReport[] = [];
-    // Document time-stamps first: they are proof of existence for the signatures they cover.
     const byCandidate = new Map<PdfSignatureCandidate, SignatureReport>();
     const ordered = [...analysis.signatures.filter((c) => c.type === 'DocTimeStamp'), ...analysis.signatures.filter((c) => c.type !== 'DocTimeStamp')];
     for (const candidate of ordered) {
@@ -301,10 +300,15 @@ export class Verifier {
     if (isDocTs) {
       const proven = await this.verifyTimestampToken(c.cms, { data: c.signedBytes() }, checks, 'document-timestamp', analysis, validationTime, anchors);
       docTimestamps.set(c, proven);
-      let outcome: Outcome = proven ? PASSED : checks.list.some((x) => x.result === 'failed' && x.group !== 'trust' && x.group !== 'revocation') ? failed('HASH_FAILURE') : indeterminate('NO_CERTIFICATE_CHAIN_FOUND');
+      let outcome: Outcome = PASSED;
       if (!proven) {
-        const t = checks.list.find((x) => x.name === 'document-timestamp-tsa-path' && x.result !== 'passed');
-        if (t?.code) outcome = indeterminate(t.code as SubIndication);
+        const notPassed = (name: string) => checks.list.find((x) => x.name === name && x.result !== 'passed');
+        const tsaPath = notPassed('document-timestamp-tsa-path');
+        const tsaRevocation = notPassed('document-timestamp-tsa-revocation');
+        if (notPassed('document-timestamp')) outcome = failed('HASH_FAILURE');
+        else if (tsaPath) outcome = indeterminate((tsaPath.code as SubIndication | undefined) ?? 'NO_CERTIFICATE_CHAIN_FOUND');
+        else if (tsaRevocation) outcome = indeterminate(tsaRevocation.result === 'failed' ? 'REVOKED_CA_NO_POE' : 'TRY_LATER');
+        else outcome = indeterminate('NO_POE');
       }
       outcome = this.applyChanges(outcome, disallowed, checks);
       return this.finish({ ...withChanges, ...(proven ? { timestamp: proven.report } : {}) }, checks, outcome, proven?.time ?? validationTime);
