@@ -9,10 +9,13 @@ import {
   buildCrl,
   buildOcspError,
   buildOcspResponse,
+  getProfile,
   issueCertificate,
   matchCertId,
+  readPublicKeyInfo,
   parseCertificate,
   parseOcspRequest,
+  type CertificateProfile,
   type OcspSingleResponseInput,
   type ParsedCertificate,
   type ProfileName,
@@ -22,8 +25,26 @@ import type { LogEvent } from '../log/service';
 import type { CertificateRecord, ListOptions, Page, RevocationReason, Stores } from '../store/ports';
 import { newId } from '../store/ids';
 
-/** Names of our CAs as stored in CertificateRecord.issuer. */
-export type CaName = 'root' | 'issuing';
+/** Names of our CAs as stored in CertificateRecord.issuer ('sm2-…': the SM2 hierarchy). */
+export type CaName = 'root' | 'issuing' | 'sm2-root' | 'sm2-issuing';
+
+/**
+ * The national-algorithm hierarchy (SM2-with-SM3 throughout): root, issuing CA and the platform's
+ * GB/T 38540 seal-maker certificate. The SM2 issuing CA signs its own OCSP responses (RFC 6960
+ * §2.6 allows the CA itself as responder), so there is no short-lived delegate to renew.
+ */
+interface Sm2HierarchyRecord {
+  root: string;
+  issuing: string;
+  maker: string;
+}
+export type Sm2Hierarchy = Record<keyof Sm2HierarchyRecord, HeldCertificate>;
+const SM2_SETTING = 'pki.hierarchy.sm2';
+
+/** A standard profile restricted to SM2 (subject key and issuer signature alike). */
+export function sm2Profile(name: ProfileName): CertificateProfile {
+  return { ...getProfile(name), algorithms: ['SM2'] };
+}
 
 /** One certificate we hold the key for, loaded once. */
 export interface HeldCertificate {
@@ -87,6 +108,8 @@ export class CertificateAuthority {
   private events: EventSink | null = null;
   private crlCache = new Map<CaName, { der: Buffer; at: number; nextUpdate: number }>();
   private crlBuilding = new Map<CaName, Promise<Buffer>>();
+  private sm2Held: Sm2Hierarchy | null = null;
+  private sm2Loading: Promise<Sm2Hierarchy> | null = null;
 
   private constructor(
     private readonly options: CaOptions,
@@ -184,34 +207,82 @@ export class CertificateAuthority {
     return [this.issuing.der, this.root.der];
   }
 
-  private urls() {
+  /**
+   * The SM2 hierarchy, created on first use (the first SM2 seal) rather than at every start, so
+   * deployments that never use the national algorithms hold no SM2 keys. Creation is
+   * race-safe like the main hierarchy's: keys and certificates first, the setting last with
+   * putIfAbsent; a loser's certificates stay orphaned and untrusted.
+   */
+  async sm2(): Promise<Sm2Hierarchy> {
+    if (this.sm2Held) return this.sm2Held;
+    if (!this.sm2Loading) {
+      this.sm2Loading = (async () => {
+        const { stores } = this.options;
+        let record = await stores.settings.get<Sm2HierarchyRecord>(SM2_SETTING);
+        if (!record) record = await stores.settings.putIfAbsent(SM2_SETTING, await createSm2Hierarchy(this.options));
+        const held = {} as Sm2Hierarchy;
+        for (const name of Object.keys(record) as (keyof Sm2HierarchyRecord)[]) held[name] = await loadHeld(stores, record[name], `sm2 ${name}`);
+        this.sm2Held = held;
+        return held;
+      })().finally(() => {
+        this.sm2Loading = null;
+      });
+    }
+    return this.sm2Loading;
+  }
+
+  /** The SM2 hierarchy if it has been created (never creates it). */
+  async sm2IfCreated(): Promise<Sm2Hierarchy | null> {
+    if (this.sm2Held) return this.sm2Held;
+    return (await this.options.stores.settings.get<Sm2HierarchyRecord>(SM2_SETTING)) ? this.sm2() : null;
+  }
+
+  /** The SM2 chain: issuing CA, then root. */
+  async sm2Chain(): Promise<Buffer[]> {
+    const h = await this.sm2();
+    return [h.issuing.der, h.root.der];
+  }
+
+  private urls(sm2 = false) {
     const base = this.options.publicUrl;
+    if (sm2) return { crl: `${base}/v1/pki/crl/sm2`, ocsp: `${base}/v1/pki/ocsp`, caIssuers: `${base}/v1/pki/ca/sm2-issuing.crt` };
     return { crl: `${base}/v1/pki/crl`, ocsp: `${base}/v1/pki/ocsp`, caIssuers: `${base}/v1/pki/ca/issuing.crt` };
   }
 
-  /** Issues a certificate from the issuing CA and stores it (serial unique by store constraint). */
+  /**
+   * Issues a certificate and stores it (serial unique by store constraint): SM2 keys from the
+   * SM2 issuing CA under the SM2 variant of the profile, every other key from the issuing CA.
+   */
   async issue(req: IssueRequest): Promise<CertificateRecord & { logIndex?: number }> {
     const now = this.clock();
-    const signer = await signerFor(this.options.keys, this.issuing.keyId, { ...req.actor, purpose: 'certificate' });
+    let isSm2 = false;
+    try {
+      isSm2 = readPublicKeyInfo(req.publicKey).namedCurve === 'SM2';
+    } catch {
+      // issueCertificate reports the unusable key with its own code.
+    }
+    const issuerHeld = isSm2 ? (await this.sm2()).issuing : this.issuing;
+    const issuerName: CaName = isSm2 ? 'sm2-issuing' : 'issuing';
+    const signer = await signerFor(this.options.keys, issuerHeld.keyId, { ...req.actor, purpose: 'certificate' });
     for (let attempt = 0; ; attempt++) {
       const der = await issueCertificate({
-        profile: req.profile,
+        profile: isSm2 ? sm2Profile(req.profile) : req.profile,
         subject: req.subject,
         subjectPublicKey: req.publicKey,
-        issuer: { certificate: this.issuing.der, signer },
+        issuer: { certificate: issuerHeld.der, signer },
         serial: this.random(16),
         notBefore: now,
         notAfter: req.notAfter,
-        urls: this.urls(),
+        urls: this.urls(isSm2),
       });
-      const record = toRecord(der, 'issuing', req.profile, req.agencyCode, req.keyId, now);
+      const record = toRecord(der, issuerName, req.profile, req.agencyCode, req.keyId, now);
       if (await this.options.stores.certificates.get(record.serial)) {
         // 128 random bits collide only by accident or a broken RNG: draw once more, then fail.
         if (attempt >= 1) throw new ConflictError('Could not draw an unused serial number', 'DUPLICATE');
         continue;
       }
       try {
-        const receipt = await this.events?.append(issuedEvent(record, der, req.actor, this.issuing.keyId));
+        const receipt = await this.events?.append(issuedEvent(record, der, req.actor, issuerHeld.keyId));
         const stored = await this.options.stores.certificates.create(record);
         return receipt ? Object.assign(stored, { logIndex: receipt.index }) : stored;
       } catch (e) {
@@ -238,11 +309,13 @@ export class CertificateAuthority {
   /** Compare-and-swap revocation; the CRL is re-signed at once. */
   async revoke(serial: string, reason: RevocationReason, actor: Omit<KeyUseContext, 'purpose'> = SYSTEM): Promise<CertificateRecord & { logIndex?: number }> {
     const rec = await this.get(serial);
-    if (rec.issuer !== 'issuing' || [this.ocsp.serial, this.tsa.serial, this.log.serial].includes(rec.serial)) {
+    const sm2 = rec.issuer === 'sm2-issuing' ? await this.sm2() : null;
+    const infrastructure = [this.ocsp.serial, this.tsa.serial, this.log.serial, ...(sm2 ? [sm2.maker.serial] : [])];
+    if ((rec.issuer !== 'issuing' && rec.issuer !== 'sm2-issuing') || infrastructure.includes(rec.serial)) {
       throw new ConflictError('Infrastructure certificates are not revoked through this API', 'STATE_CONFLICT');
     }
     const revoked = await this.options.stores.certificates.revoke(rec.serial, this.clock().toISOString(), reason);
-    this.crlCache.delete('issuing');
+    this.crlCache.delete(rec.issuer as CaName);
     const receipt = await this.events?.append(revokedEvent(revoked, actor));
     return receipt ? Object.assign(revoked, { logIndex: receipt.index }) : revoked;
   }
@@ -251,7 +324,7 @@ export class CertificateAuthority {
   async repairRevocationEvents(): Promise<number> {
     if (!this.events) return 0;
     let n = 0;
-    for (const ca of ['issuing', 'root'] as const) {
+    for (const ca of ['issuing', 'root', 'sm2-issuing', 'sm2-root'] as const) {
       for (const rec of await this.options.stores.certificates.listRevoked(ca)) {
         await this.events.appendOnce(revokedEvent(rec, { apiKeyId: null, agencyCode: null }));
         n++;
@@ -280,7 +353,8 @@ export class CertificateAuthority {
   }
 
   private async buildCrl(ca: CaName): Promise<Buffer> {
-    const held = ca === 'root' ? this.root : this.issuing;
+    const held =
+      ca === 'root' ? this.root : ca === 'issuing' ? this.issuing : ca === 'sm2-root' ? (await this.sm2()).root : (await this.sm2()).issuing;
     const thisUpdate = this.clock();
     const validity = this.options.crlValidityMs ?? 24 * 3600_000;
     const nextUpdate = new Date(thisUpdate.getTime() + validity);
@@ -314,15 +388,23 @@ export class CertificateAuthority {
     const now = this.clock();
     const nextUpdate = new Date(now.getTime() + 3600_000);
     const responses: OcspSingleResponseInput[] = [];
+    // One response has one responder: the SM2 hierarchy's when the request asks only about SM2
+    // certificates, the main one otherwise (certificates of the other hierarchy get `unknown`).
+    const sm2 = await this.sm2IfCreated();
+    const useSm2 = !!sm2 && req.certIds.some((c) => !!c.hashAlgorithm && matchCertId(c, sm2.issuing.parsed)) &&
+      !req.certIds.some((c) => !!c.hashAlgorithm && matchCertId(c, this.issuing.parsed));
+    const delegator = useSm2 ? sm2!.issuing : this.issuing;
+    const responder = useSm2 ? sm2!.issuing : this.ocsp;
+    const delegatorName: CaName = useSm2 ? 'sm2-issuing' : 'issuing';
     for (const certId of req.certIds) {
-      // We answer only for certificates of the issuing CA (the responder's delegator).
-      if (!certId.hashAlgorithm || !matchCertId(certId, this.issuing.parsed)) {
+      // We answer only for certificates of the responder's delegator.
+      if (!certId.hashAlgorithm || !matchCertId(certId, delegator.parsed)) {
         responses.push({ certId, status: { type: 'unknown' }, thisUpdate: now, nextUpdate });
         continue;
       }
       const rec = await this.options.stores.certificates.get(certId.serialHex);
       const status: OcspSingleResponseInput['status'] =
-        !rec || rec.issuer !== 'issuing'
+        !rec || rec.issuer !== delegatorName
           ? { type: 'unknown' }
           : rec.status === 'revoked'
             ? { type: 'revoked', revokedAt: new Date(rec.revokedAt!), reason: rec.revocationReason ?? undefined }
@@ -330,12 +412,12 @@ export class CertificateAuthority {
       responses.push({ certId, status, thisUpdate: now, nextUpdate });
     }
     return buildOcspResponse({
-      responderCertificate: this.ocsp.der,
-      signer: await signerFor(this.options.keys, this.ocsp.keyId, { ...SYSTEM, purpose: 'ocsp' }),
+      responderCertificate: responder.der,
+      signer: await signerFor(this.options.keys, responder.keyId, { ...SYSTEM, purpose: 'ocsp' }),
       producedAt: now,
       responses,
       nonce: req.nonce,
-      includeCertificates: [this.ocsp.der],
+      includeCertificates: [responder.der],
     });
   }
 }
@@ -446,6 +528,57 @@ async function createHierarchy(options: CaOptions): Promise<HierarchyRecord> {
   const tsa = await make('timestamping', 'eseal Time-Stamping Authority', issuingRef, { ...leafUrls, ocsp: `${publicUrl}/v1/pki/ocsp` });
   const log = await make('log-signing', 'eseal Transparency Log', issuingRef, { ...leafUrls, ocsp: `${publicUrl}/v1/pki/ocsp` });
   return { root: root.serial, issuing: issuing.serial, ocsp: ocsp.serial, tsa: tsa.serial, log: log.serial };
+}
+
+/**
+ * Creates the SM2 hierarchy: SM2 keys in the software key store (PKCS#11 SM2 is out of scope),
+ * certificates signed with SM2-with-SM3 under the SM2 variants of the standard profiles.
+ */
+async function createSm2Hierarchy(options: CaOptions): Promise<Sm2HierarchyRecord> {
+  const { keys, stores, publicUrl } = options;
+  const clock = options.clock ?? (() => new Date());
+  const random = options.random ?? randomBytes;
+  const now = clock();
+  const generation = newId('');
+  const make = async (
+    profile: ProfileName,
+    cn: string,
+    issuer: { der: Buffer; keyId: string; name: CaName } | null,
+    urls?: { crl?: string; ocsp?: string; caIssuers?: string },
+    override?: { profile: CertificateProfile; validityDays: number },
+  ) => {
+    // A variable, not a literal: KeyRouter reads keyStore, a bare provider ignores it.
+    const generateOptions = { label: `sm2 ${profile} ${generation}`, agencyCode: null, keyStore: 'software' as const };
+    const key = await keys.generate('SM2', generateOptions);
+    const signer = await signerFor(keys, issuer ? issuer.keyId : key.id, { ...SYSTEM, purpose: 'certificate' });
+    const der = await issueCertificate({
+      profile: override?.profile ?? sm2Profile(profile),
+      subject: { cn, o: 'eseal', c: 'CN' },
+      subjectPublicKey: key.publicKey,
+      issuer: issuer ? { certificate: issuer.der, signer } : { selfSigned: true, signer },
+      serial: random(16),
+      notBefore: now,
+      notAfter: override ? new Date(now.getTime() + override.validityDays * 86400_000) : undefined,
+      urls,
+    });
+    const rec = await stores.certificates.create(toRecord(der, issuer ? issuer.name : 'sm2-root', profile, null, key.id, now));
+    return { der, keyId: key.id, serial: rec.serial };
+  };
+  const root = await make('root-ca', 'eseal SM2 Root CA', null);
+  const issuing = await make('issuing-ca', 'eseal SM2 Issuing CA', { der: root.der, keyId: root.keyId, name: 'sm2-root' }, {
+    crl: `${publicUrl}/v1/pki/crl/sm2-root`,
+    caIssuers: `${publicUrl}/v1/pki/ca/sm2-root.crt`,
+  });
+  const issuingRef = { der: issuing.der, keyId: issuing.keyId, name: 'sm2-issuing' as const };
+  const caIssuers = `${publicUrl}/v1/pki/ca/sm2-issuing.crt`;
+  // The platform's seal maker (制章者): signs GB/T 38540 SESeal structures. The seal profile's
+  // key usage (digitalSignature + nonRepudiation) in the platform's name (no credit code), for
+  // the profile's maximum validity (renewal of the maker is not automated yet: docs/ses.md).
+  const maker = await make('seal', 'eseal Seal Maker', issuingRef, { crl: `${publicUrl}/v1/pki/crl/sm2`, ocsp: `${publicUrl}/v1/pki/ocsp`, caIssuers }, {
+    profile: { ...sm2Profile('seal'), requiredSubject: ['cn', 'o'], description: 'The platform seal maker: signs GB/T 38540 seals.' },
+    validityDays: getProfile('seal').maxValidityDays,
+  });
+  return { root: root.serial, issuing: issuing.serial, maker: maker.serial };
 }
 
 /**

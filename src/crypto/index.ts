@@ -1,7 +1,7 @@
-import { sign as cryptoSign, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { getAlgorithm, type AlgorithmName } from './algorithms';
 import type { KeyProvider, KeyUseContext, Signer } from './key-provider';
-import { signKeyFor } from './software-key-provider';
+import { signFunctionFor } from './software-key-provider';
 
 export * from './algorithms';
 export type { KeyInfo, KeyProvider, KeyUseContext, Signer } from './key-provider';
@@ -9,6 +9,7 @@ export { loadMasterKey, parseMasterKey, MASTER_KEY_BYTES, type LoadMasterKeyOpti
 export { SoftwareKeyProvider, type SoftwareKeyProviderOptions } from './software-key-provider';
 export { KeyUseRecorder, type KeyUseRecorderOptions } from './key-use-recorder';
 export { KeyRouter } from './key-router';
+export { SM2_DEFAULT_USER_ID, Sm2PrivateKey, sm2PublicPoint, sm2Verify, sm3 } from './sm2';
 export {
   Pkcs11KeyProvider,
   ecdsaRawToDer,
@@ -33,10 +34,10 @@ export async function signerFor(provider: KeyProvider, keyId: string, context: K
 /** A Signer over a plain private KeyObject, for tests and tools; no use is recorded. */
 export function keyObjectSigner(algorithm: AlgorithmName, privateKey: KeyObject): Signer {
   const spec = getAlgorithm(algorithm);
-  const signKey = signKeyFor(spec, privateKey);
+  const signWith = signFunctionFor(spec, privateKey);
   return {
     algorithm,
     publicKey: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
-    sign: async (data) => cryptoSign(spec.hash, data, signKey),
+    sign: async (data) => signWith(data),
   };
 }

@@ -196,6 +196,9 @@ export class Pkcs11KeyProvider implements KeyProvider {
 
   async generate(algorithm: AlgorithmName, options: { label: string; agencyCode: string | null }): Promise<KeyInfo> {
     if (!isAlgorithmName(algorithm)) throw new AppError('VALIDATION_FAILED', `Unsupported algorithm ${String(algorithm)}`);
+    // SM2 through PKCS#11 needs vendor mechanisms (CKM_SM2 is not in the OASIS standard); until
+    // then SM2 keys live in the software key store only.
+    if (algorithm === 'SM2') throw new AppError('VALIDATION_FAILED', 'SM2 keys are only available in the software key store');
     const spec = getAlgorithm(algorithm);
     const id = newId('key_', this.now().getTime());
     const ckaId = randomBytes(CKA_ID_BYTES);

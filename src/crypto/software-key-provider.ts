@@ -18,6 +18,7 @@ import { getAlgorithm, isAlgorithmName, type AlgorithmName, type AlgorithmSpec }
 import type { KeyInfo, KeyProvider, KeyUseContext } from './key-provider';
 import { KeyUseRecorder } from './key-use-recorder';
 import { MASTER_KEY_BYTES } from './master-key';
+import { Sm2PrivateKey } from './sm2';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -55,8 +56,8 @@ interface LoadedKey {
   spec: AlgorithmSpec;
   agencyCode: string | null;
   publicKey: Buffer;
-  /** The private key with its signing options (padding, salt length, DER ECDSA), built once. */
-  signKey: SignKeyObjectInput;
+  /** Signs with the private key and its options (padding, salt length, DER ECDSA, SM2 user id), built once. */
+  signWith: (data: Buffer) => Buffer;
 }
 
 const IV_BYTES = 12;
@@ -97,6 +98,28 @@ export function signKeyFor(spec: AlgorithmSpec, key: KeyObject): SignKeyObjectIn
     return { key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength };
   }
   return { key, padding: cryptoConstants.RSA_PKCS1_PADDING };
+}
+
+/**
+ * The signing function for an algorithm-table entry and a private key. SM2 never goes through
+ * Node's crypto.sign (it would use an empty user id): see src/crypto/sm2.ts.
+ */
+export function signFunctionFor(spec: AlgorithmSpec, key: KeyObject): (data: Buffer) => Buffer {
+  if (spec.name === 'SM2') {
+    const sm2 = new Sm2PrivateKey(key);
+    return (data) => sm2.sign(data);
+  }
+  const signKey = signKeyFor(spec, key);
+  return (data) => cryptoSign(spec.hash, data, signKey);
+}
+
+/** Whether a private key is of the type (and, for EC, the curve) an algorithm-table entry needs. */
+function keyMatchesSpec(spec: AlgorithmSpec, key: KeyObject): boolean {
+  // Node reports no type for SM2 keys it loads (OpenSSL's EVP_PKEY_SM2): Sm2PrivateKey checks the
+  // curve from the PKCS#8 DER instead (signFunctionFor, right after this check).
+  if (spec.name === 'SM2') return true;
+  if (key.asymmetricKeyType !== spec.keyType) return false;
+  return spec.keyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve === spec.namedCurve;
 }
 
 /**
@@ -160,7 +183,7 @@ export class SoftwareKeyProvider implements KeyProvider {
       createdAt: this.now().toISOString(),
     };
     await this.keys.create(record);
-    this.remember({ id, spec, agencyCode: options.agencyCode, publicKey: spki, signKey: signKeyFor(spec, privateKey) });
+    this.remember({ id, spec, agencyCode: options.agencyCode, publicKey: spki, signWith: signFunctionFor(spec, privateKey) });
     return { id, algorithm, keyStore: 'software', publicKey: Buffer.from(spki) };
   }
 
@@ -178,7 +201,7 @@ export class SoftwareKeyProvider implements KeyProvider {
       key = await this.load(keyId);
     }
     assertKeyUse(keyId, key.agencyCode, data, context);
-    const signature = cryptoSign(key.spec.hash, data, key.signKey);
+    const signature = key.signWith(data);
     await this.recorder.record(keyId, data, context);
     return signature;
   }
@@ -227,9 +250,15 @@ export class SoftwareKeyProvider implements KeyProvider {
     // so a swapped record cannot get certificates issued for someone else's public key.
     const publicKey = Buffer.from(record.publicKey, 'base64');
     const derived = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-    if (privateKey.asymmetricKeyType !== spec.keyType || !derived.equals(publicKey)) throw keyUnavailable(keyId);
+    if (!keyMatchesSpec(spec, privateKey) || !derived.equals(publicKey)) throw keyUnavailable(keyId);
 
-    const key: LoadedKey = { id: keyId, spec, agencyCode: record.agencyCode, publicKey, signKey: signKeyFor(spec, privateKey) };
+    let signWith: (data: Buffer) => Buffer;
+    try {
+      signWith = signFunctionFor(spec, privateKey);
+    } catch {
+      throw keyUnavailable(keyId);
+    }
+    const key: LoadedKey = { id: keyId, spec, agencyCode: record.agencyCode, publicKey, signWith };
     this.remember(key);
     return key;
   }

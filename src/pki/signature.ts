@@ -19,6 +19,7 @@ import {
   type DerNode,
 } from './der';
 import { HASHES } from './hashes';
+import { sm2PublicPoint, sm2Verify } from '../crypto/sm2';
 
 /** An AlgorithmIdentifier as received: the OID and the parameters' original DER, if any. */
 export interface AlgorithmIdentifierValue {
@@ -58,6 +59,8 @@ export function signatureAlgorithmIdentifier(name: AlgorithmName): AlgorithmIden
   const spec = ALGORITHMS[name];
   switch (spec.name) {
     case 'ES256':
+    // SM2-with-SM3 with absent parameters, as GM/T 0015 certificates and OpenSSL write it.
+    case 'SM2':
       return new AlgorithmIdentifier({ algorithm: spec.signatureOid });
     case 'RS256':
       return new AlgorithmIdentifier({ algorithm: spec.signatureOid, parameters: null });
@@ -129,6 +132,9 @@ export function signatureSchemeOf(ai: AlgorithmIdentifierValue): SignatureScheme
         return hasNoParameters(ai) ? { algorithm: 'RS256' } : undefined;
       case OID.rsassaPss:
         return ai.parameters ? { algorithm: 'PS256', saltLength: readPssParams(ai.parameters) } : undefined;
+      case OID.sm2WithSm3:
+        // Some issuers write NULL parameters; both forms mean the same algorithm.
+        return hasNoParameters(ai) ? { algorithm: 'SM2' } : undefined;
       default:
         return undefined;
     }
@@ -150,7 +156,7 @@ export interface PublicKeyInfo {
 
 /**
  * Reads an SPKI (RFC 5280 §4.1.2.7) strictly and lets Node validate the key material. Only
- * P-256 EC keys and RSA keys (rsaEncryption, RFC 3279 §2.3.1) are recognised.
+ * P-256 and SM2 EC keys and RSA keys (rsaEncryption, RFC 3279 §2.3.1) are recognised.
  */
 export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
   const r = readSequence(decodeDer(spki, { maxBytes: 16384 }), 'SubjectPublicKeyInfo');
@@ -161,7 +167,18 @@ export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
   if (alg.oid === OID.ecPublicKey) {
     if (!alg.parameters) throw new DerError('EC key without curve parameters');
     const curve = readOid(decodeDer(alg.parameters), 'namedCurve');
-    if (curve !== OID.prime256v1) throw new DerError('unsupported EC curve');
+    // P-256, or the SM2 curve (GM/T 0006: id-ecPublicKey with the sm2 curve OID as parameter).
+    if (curve !== OID.prime256v1 && curve !== OID.sm2Curve) throw new DerError('unsupported EC curve');
+    if (curve === OID.sm2Curve) {
+      // Node reports no key type for SM2 keys (OpenSSL loads them as EVP_PKEY_SM2): the point is
+      // checked on the curve here and SM2 verification works from the point (src/crypto/sm2.ts).
+      try {
+        sm2PublicPoint(spki);
+        return { keyType: 'ec', namedCurve: 'SM2', publicKeyBits: bits.bytes, key: createPublicKey({ key: spki, format: 'der', type: 'spki' }) };
+      } catch {
+        throw new DerError('the public key is not valid');
+      }
+    }
   } else if (alg.oid === OID.rsaEncryption) {
     if (!alg.parameters) throw new DerError('rsaEncryption without NULL parameters');
     readNull(decodeDer(alg.parameters), 'rsaEncryption parameters');
@@ -211,6 +228,9 @@ export function verifySignature(key: PublicKeyInfo, scheme: SignatureScheme, dat
           { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength ?? 32 },
           signature,
         );
+      case 'SM2':
+        // Always with the default user id (GM/T 0009 §10), never Node's verify (empty id).
+        return sm2Verify(Buffer.from(key.publicKeyBits), data, signature);
     }
   } catch {
     return false;

@@ -5,8 +5,12 @@ import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../error
 import type { LogEvent, LogService } from '../log/service';
 import { creditCodeOrganizationIdentifier, type SubjectInput } from '../pki';
 import { newId } from '../store/ids';
-import type { Agency, AgencyStore, CertificateStore, ListOptions, Page, RevocationReason } from '../store/ports';
-import { sealPurpose, type SealText } from './appearance';
+import type { Agency, AgencyStore, CertificateStore, ListOptions, Page, RevocationReason, SettingStore } from '../store/ports';
+import { signerFor } from '../crypto';
+import { parseSESeal, type SESeal } from '../asn1';
+import { makeSeal } from '../ses/make';
+import { createHash } from 'node:crypto';
+import { sealAppearance, sealPurpose, toPng, type SealText } from './appearance';
 import type { SealKind, SealRecord, SealStatus, SealStore } from './ports';
 
 export * from './ports';
@@ -38,8 +42,13 @@ export interface SealDeps {
   ca: CertificateAuthority;
   keys: KeyRouter;
   log: LogService;
+  /** Where made GB/T 38540 seals are kept (immutable once written); needed for SM2 seals only. */
+  settings?: SettingStore;
   clock?: () => Date;
 }
+
+/** Pixels per millimetre of the seal picture embedded in an SESeal (≈ 254 dpi). */
+const SES_PICTURE_PX_PER_MM = 10;
 
 const actorOf = (p: Principal | null) => ({ apiKeyId: p?.apiKeyId ?? null, agencyCode: p?.agencyCode ?? null });
 
@@ -155,6 +164,52 @@ export class SealService {
     const c = await this.d.certificates.get(s.certificateSerial);
     if (!c) throw new NotFoundError(`Certificate of seal ${id}`);
     return Buffer.from(c.der, 'base64');
+  }
+
+  /**
+   * The seal's GB/T 38540 SESeal (DER), made on first request and kept for good: header "ES"
+   * version 4, the seal's certificate as the one authorised signer, validity = the
+   * certificate's, the appearance as a PNG at its real size in mm, signed by the platform's seal
+   * maker (SM2 hierarchy). SM2 seals only. Same access as get().
+   */
+  async sesSeal(actor: Principal | null, id: string): Promise<SESeal> {
+    const s = await this.get(actor, id);
+    if (s.algorithm !== 'SM2') throw new AppError('SES_REQUIRES_SM2', `Seal ${id} is not an SM2 seal`);
+    const settings = this.d.settings;
+    if (!settings) throw new AppError('INTERNAL', 'No setting store for GB/T 38540 seals');
+    const key = `ses.seal.${s.id}`;
+    const stored = await settings.get<string>(key);
+    if (stored) return parseSESeal(Buffer.from(stored, 'base64'));
+
+    const cert = await this.d.certificates.get(s.certificateSerial);
+    if (!cert) throw new NotFoundError(`Certificate of seal ${id}`);
+    const maker = (await this.d.ca.sm2()).maker;
+    const look = sealAppearance(await this.appearanceInput(actor, id));
+    const made = await makeSeal({
+      vid: 'eseal',
+      esID: s.id,
+      type: 1,
+      name: s.name,
+      signerCertificates: [Buffer.from(cert.der, 'base64')],
+      createDate: this.clock(),
+      validStart: new Date(cert.notBefore),
+      validEnd: new Date(cert.notAfter),
+      picture: { type: 'PNG', data: toPng(look.svg, Math.round(look.sizeMm * SES_PICTURE_PX_PER_MM)), width: Math.round(look.sizeMm), height: Math.round(look.sizeMm) },
+      makerCertificate: maker.der,
+      maker: await signerFor(this.d.keys, maker.keyId, { ...actorOf(actor), purpose: 'ses-seal' }),
+    });
+    // putIfAbsent: concurrent first requests agree on one seal; the log names the one kept.
+    const winner = Buffer.from(await settings.putIfAbsent(key, made.der.toString('base64')), 'base64');
+    await this.d.log.appendOnce({
+      type: 'ses.seal.made',
+      eventId: `ses.seal.made:${s.id}`,
+      subject: { sealId: s.id, agencyCode: s.agencyCode, certificateSerial: s.certificateSerial },
+      digests: { sha256: createHash('sha256').update(winner).digest('hex') },
+      actor: actorOf(actor),
+      keyId: maker.keyId,
+      details: { esID: s.id, maker: maker.serial },
+    });
+    return parseSESeal(winner);
   }
 
   suspend(actor: Principal, id: string): Promise<SealRecord & { logIndex: number }> {

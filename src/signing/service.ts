@@ -11,8 +11,10 @@ import type { CertificateStore } from '../store/ports';
 import { sealAppearanceStream } from './appearance';
 import { buildCadesSignature } from './cades';
 import { tsaTimestamper } from './timestamper';
+import { signSes } from '../ses/make';
+import { AppError } from '../errors';
 
-export type SignatureFormat = 'cades' | 'pades';
+export type SignatureFormat = 'cades' | 'pades' | 'ses';
 export type SignatureLevel = 'B-B' | 'B-T' | 'B-LT' | 'B-LTA';
 
 export interface SignRequest {
@@ -20,6 +22,8 @@ export interface SignRequest {
   format: SignatureFormat;
   level: SignatureLevel;
   document: Buffer;
+  /** SES only: what was signed (TBS_Sign.propertyInfo, printable ASCII); default describes the data. */
+  propertyInfo?: string;
   /** PAdES only. A visible seal when page/x/y/width are given (PDF points, origin bottom-left). */
   pades?: { page?: number; x?: number; y?: number; width?: number; reason?: string; location?: string };
 }
@@ -58,7 +62,16 @@ export class SigningService {
     if (req.format === 'cades' && (req.level === 'B-LT' || req.level === 'B-LTA')) {
       throw new ValidationError('CAdES signatures are made at B-B or B-T here', [{ pointer: '/level', detail: 'use B-B or B-T with format=cades' }], 'VALIDATION_FAILED');
     }
+    if (req.format === 'ses' && (req.level === 'B-LT' || req.level === 'B-LTA')) {
+      throw new ValidationError('GB/T 38540 signatures are made at B-B (no time-stamp) or B-T here', [{ pointer: '/level', detail: 'use B-B or B-T with format=ses' }], 'VALIDATION_FAILED');
+    }
     const seal = await this.d.seals.assertUsable(actor, req.sealId);
+    // SM2 seals sign GB/T 38540 structures only: CMS here hashes with SHA-256 and an SM2 key would
+    // need SM3 and the SM2 CMS identifiers (GM/T 0010), which are not implemented.
+    if (req.format === 'ses' && seal.algorithm !== 'SM2') throw new AppError('SES_REQUIRES_SM2', `Seal ${seal.id} is not an SM2 seal: format=ses needs one`);
+    if (req.format !== 'ses' && seal.algorithm === 'SM2') {
+      throw new ValidationError('SM2 seals sign in the GB/T 38540 format', [{ pointer: '/format', detail: 'use format=ses with an SM2 seal' }], 'VALIDATION_FAILED');
+    }
     const certRecord = await this.d.certificates.get(seal.certificateSerial);
     const certificate = Buffer.from(certRecord!.der, 'base64');
     const chain = this.d.ca.chain();
@@ -68,7 +81,20 @@ export class SigningService {
     const now = this.clock();
 
     let bytes: Buffer;
-    if (req.format === 'cades') {
+    if (req.format === 'ses') {
+      const sesSeal = await this.d.seals.sesSeal(actor, seal.id);
+      bytes = (
+        await signSes({
+          seal: sesSeal,
+          data: req.document,
+          propertyInfo: req.propertyInfo ?? `eseal:data;size=${req.document.length};sha256=${sha256(req.document).toString('hex')}`,
+          time: now,
+          signerCertificate: certificate,
+          signer,
+          timestamp,
+        })
+      ).der;
+    } else if (req.format === 'cades') {
       bytes = (await buildCadesSignature({ signer, certificate, chain, content: req.document, profile: 'cades', signingTime: now, timestamp })).der;
     } else {
       const sealText = () => this.d.seals.appearanceInput(actor, seal.id);
@@ -83,7 +109,8 @@ export class SigningService {
       actor: context,
       keyId: seal.keyId,
     });
-    return { bytes, contentType: req.format === 'cades' ? 'application/pkcs7-signature' : 'application/pdf', logIndex: receipt.index };
+    const contentType = req.format === 'cades' ? 'application/pkcs7-signature' : req.format === 'ses' ? 'application/octet-stream' : 'application/pdf';
+    return { bytes, contentType, logIndex: receipt.index };
   }
 
   private async pades(

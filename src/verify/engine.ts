@@ -26,6 +26,8 @@ import { creditCodeFromOrganizationIdentifier } from '../pki/name';
 import { fromPemAll } from '../pki/pem';
 import { verifyTimeStampToken } from '../pki/tsp-token';
 import { verifyCadesSignature, type CadesCheck, type CadesVerification } from '../signing/cades-verify';
+import { parseSESSignature } from '../asn1';
+import { verifySesSignature } from '../ses/verify';
 import type { PdfLimits } from '../pdf/limits';
 import { analysePdfSignatures, type ReadablePdfAnalysis as PdfAnalysis, type PdfSignatureCandidate } from './pdf-signatures';
 import { validatePath, type PathResult } from './path';
@@ -65,6 +67,8 @@ export interface VerifierOptions {
   clock?: () => Date;
   seals?: SealLookup;
   limits?: Partial<PdfLimits>;
+  /** Path candidates that can appear while running (the SM2 hierarchy, created on first use). */
+  moreIntermediates?: () => Promise<Buffer[]>;
 }
 
 /** Largest detached signature accepted (a chain, revocation values and tokens fit easily). */
@@ -189,8 +193,14 @@ export class Verifier {
     return { ...base, document, indication: w.indication, ...(w.subIndication ? { subIndication: w.subIndication } : {}), signatures, checks: docChecks.list };
   }
 
-  /** Detached CAdES: the content and the signature (DER, or PEM PKCS7 / CMS). */
+  /**
+   * Detached CAdES: the content and the signature (DER, or PEM PKCS7 / CMS); a GB/T 38540
+   * SES_Signature goes to verifySes. The two DER grammars differ in their first field (CMS
+   * ContentInfo: an OBJECT IDENTIFIER; SES_Signature: the TBS_Sign SEQUENCE), which decides —
+   * a structural reading of the submitted DER, not a guess from content.
+   */
   async verifyDetached(content: Buffer, signature: Buffer): Promise<VerificationReport> {
+    if (isSesSignature(signature)) return this.verifySes(content, signature);
     const validationTime = this.clock();
     const anchors = await this.currentAnchors();
     const base = {
@@ -220,6 +230,75 @@ export class Verifier {
         laterPoe: undefined,
         coverage: 'WHOLE_DOCUMENT',
       });
+    });
+    return { ...base, indication: report.indication, subIndication: report.subIndication, signatures: [report] };
+  }
+
+  /**
+   * GB/T 38540 SES_Signature (DER) over `content`: the ordered steps of src/ses/verify.ts
+   * (format, signature value, time-stamp, signer certificate path and revocation at the signing
+   * time, signer in the seal's cert list, SM3 data hash, the embedded seal and its maker), in
+   * the same report. Revocation goes through the same checker as CAdES/PAdES.
+   */
+  async verifySes(content: Buffer, signature: Buffer): Promise<VerificationReport> {
+    const validationTime = this.clock();
+    const anchors = await this.currentAnchors();
+    const base = {
+      validationTime: validationTime.toISOString(),
+      document: { kind: 'ses-detached' as const, size: content.length, sha256: createHash('sha256').update(content).digest('hex') },
+      policy: this.policy(anchors),
+      checks: [] as Check[],
+    };
+    const head = { id: 'signature-1', type: 'signature' as const, format: 'SES' as const, coverage: 'WHOLE_DOCUMENT' as const };
+    const report = await this.guard(undefined, async () => {
+      let sig;
+      try {
+        sig = parseSESSignature(signature);
+      } catch (e) {
+        const checks = new Checks();
+        checks.add('format', 'ses-format', 'failed', 'The signature is not a well-formed GB/T 38540 / GM/T 0031 SES_Signature', isAppError(e) ? e.code : 'SES_SIGNATURE_MALFORMED');
+        return this.finish(head, checks, failed('FORMAT_FAILURE'), validationTime);
+      }
+      const candidates = [...this.known, ...parseAll((await this.options.moreIntermediates?.()) ?? [])];
+      const r = await verifySesSignature(sig, content, {
+        anchors,
+        candidates,
+        now: validationTime,
+        revocation: async (cert, issuer, time, name, proven) => {
+          const res = await this.options.revocation.check({ cert, issuer, time, validationTime, anchors, candidates });
+          const checks = new Checks();
+          // A time-stamped time is proof of existence (revoked later: still valid, §5.5.4); the
+          // bare timeInfo is a claim (revoked at or before it fails, after it: REVOKED_NO_POE).
+          const o = this.revocationOutcome(res, name === 'signer-certificate-revocation', cert, proven ? time : undefined, proven ? undefined : time, checks, name);
+          const c = checks.list[0]!;
+          return o.indication === 'TOTAL_PASSED' ? c : { ...c, indication: o.indication, subIndication: o.subIndication };
+        },
+      });
+      const seal = sig.toSign.eseal;
+      const sealInfo = seal.eSealInfo;
+      const checks = new Checks();
+      for (const c of r.checks) checks.list.push({ group: c.group, name: c.name, result: c.result, ...(c.reason ? { reason: c.reason } : {}), ...(c.code ? { code: c.code } : {}) });
+      return this.finish(
+        {
+          ...head,
+          ...(r.signer ? { signer: await this.describeSigner(r.signer) } : {}),
+          ...(r.signingTime ? { signingTime: r.signingTime.toISOString() } : {}),
+          ...(r.timestamp ? { timestamp: { time: r.timestamp.time.toISOString(), tsa: r.timestamp.tsa.subject.text, serialNumber: r.timestamp.serialHex, valid: r.timestamp.valid } } : {}),
+          propertyInfo: sig.toSign.propertyInfo,
+          sesSeal: {
+            esID: sealInfo.esID,
+            name: sealInfo.property.name,
+            version: sealInfo.header.version,
+            vendor: sealInfo.header.vid,
+            validStart: sealInfo.property.validStart.date.toISOString(),
+            validEnd: sealInfo.property.validEnd.date.toISOString(),
+            maker: r.maker?.subject.text ?? '(unreadable)',
+          },
+        },
+        checks,
+        r,
+        r.bestSignatureTime,
+      );
     });
     return { ...base, indication: report.indication, subIndication: report.subIndication, signatures: [report] };
   }
@@ -621,6 +700,16 @@ function parseAll(ders: readonly Buffer[]): ParsedCertificate[] {
     }
   }
   return out;
+}
+
+/** Whether DER starts as SEQUENCE { SEQUENCE { INTEGER (version) … } … } (SES_Signature), not ContentInfo. */
+function isSesSignature(sig: Buffer): boolean {
+  // Outer SEQUENCE header: 30 + length (short or long form, up to 4 length octets).
+  if (sig.length < 8 || sig[0] !== 0x30) return false;
+  const skip = (i: number): number => (sig[i]! < 0x80 ? i + 1 : i + 1 + (sig[i]! & 0x7f));
+  const inner = skip(1);
+  if (sig[inner] !== 0x30) return false;
+  return sig[skip(inner + 1)] === 0x02;
 }
 
 /** DER CMS, or PEM with a PKCS7 / CMS label. */

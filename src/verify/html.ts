@@ -224,7 +224,10 @@ export function renderReportSection(report: VerificationReport): string {
   html += `<p class="muted">${esc(report.signatures.length)} signature(s) · validated ${esc(report.validationTime)}</p></div>`;
 
   html += '<h2>Document</h2><table class="document">';
-  html += row('Kind', esc(report.document.kind === 'pdf' ? 'PDF' : 'Detached CAdES signature and its content'));
+  html += row(
+    'Kind',
+    esc(report.document.kind === 'pdf' ? 'PDF' : report.document.kind === 'ses-detached' ? 'GB/T 38540 electronic signature (SES) and its content' : 'Detached CAdES signature and its content'),
+  );
   html += row('Size', `${esc(report.document.size)} bytes`);
   html += row('SHA-256', `<code>${esc(report.document.sha256)}</code>`);
   if (report.document.revisions !== undefined) html += row('Revisions', esc(report.document.revisions));

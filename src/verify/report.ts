@@ -101,7 +101,7 @@ export interface SignatureReport {
   id: string;
   /** `signature` (approval), `certification` (DocMDP), `document-timestamp` (PAdES B-LTA). */
   type: 'signature' | 'certification' | 'document-timestamp';
-  format: 'PAdES' | 'CAdES' | 'PDF-TS';
+  format: 'PAdES' | 'CAdES' | 'PDF-TS' | 'SES';
   /** /SubFilter for PDF. */
   subFilter?: string;
   indication: Indication;
@@ -113,6 +113,10 @@ export interface SignatureReport {
   timestamp?: TimestampReport;
   /** Highest level whose requirements are all met; undefined when not even B-B holds. */
   level?: SignatureLevel;
+  /** SES: TBS_Sign.propertyInfo (what the signer says was signed). */
+  propertyInfo?: string;
+  /** SES: the embedded GB/T 38540 seal. */
+  sesSeal?: { esID: string; name: string; version: number; vendor: string; validStart: string; validEnd: string; maker: string };
   /** PDF: the whole file, or a whole earlier revision. CAdES: WHOLE_DOCUMENT. */
   coverage: 'WHOLE_DOCUMENT' | 'REVISION' | 'PARTIAL';
   /** PDF: 1-based revision the signature closes. */
@@ -133,7 +137,7 @@ export interface VerificationReport {
   /** When the verification ran, ISO 8601. */
   validationTime: string;
   document: {
-    kind: 'pdf' | 'cades-detached';
+    kind: 'pdf' | 'cades-detached' | 'ses-detached';
     size: number;
     sha256: string;
     /** PDF: number of revisions (incremental updates + 1). */

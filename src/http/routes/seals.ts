@@ -12,7 +12,12 @@ const CreateSealBody = Type.Object(
     agencyCode: Type.String({ maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 64, description: 'Seal name, e.g. 杭州市西湖区市场监督管理局行政许可专用章' }),
     kind: Type.Union(SEAL_KINDS.map((k) => Type.Literal(k))),
-    algorithm: Type.Optional(Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('PS256')], { default: 'ES256' })),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('PS256'), Type.Literal('SM2')], {
+        default: 'ES256',
+        description: 'SM2: an SM2 key (software key store) with an SM2-with-SM3 certificate from the SM2 hierarchy, and a GB/T 38540 seal',
+      }),
+    ),
     keyStore: Type.Optional(Type.Union([Type.Literal('software'), Type.Literal('pkcs11')])),
     validDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
   },
@@ -182,6 +187,28 @@ export function sealRoutes(seals: SealService): RouteSpec[] {
         if (pick === false) throw new AppError('NOT_ACCEPTABLE', 'Ask for application/x-pem-file or application/pkix-cert');
         if (pick === 'application/pkix-cert' && req.get('accept') && req.get('accept') !== '*/*') res.type('application/pkix-cert').send(der);
         else res.type('application/x-pem-file').send(toPem(der));
+      },
+    }),
+    route<unknown, unknown, { id: string }>({
+      method: 'get',
+      path: '/v1/seals/{id}/ses',
+      operationId: 'getSealSes',
+      summary:
+        "The seal's GB/T 38540 SESeal (DER, version 4): made on first request by the platform's seal maker and kept; " +
+        "lists the seal's certificate and carries its appearance (PNG, size in mm). SM2 seals only.",
+      tags: ['seals'],
+      access: 'any',
+      params: SealIdParams,
+      responses: {
+        200: { description: 'SESeal DER', contentType: 'application/octet-stream' },
+        403: { description: 'Another agency', schema: Problem },
+        404: { description: 'Unknown', schema: Problem },
+        409: { description: 'Not an SM2 seal (SES_REQUIRES_SM2)', schema: Problem },
+      },
+      async handler({ principal, params, res }) {
+        const seal = await seals.sesSeal(principal, params.id);
+        res.setHeader('Content-Disposition', `attachment; filename="${params.id}.esl"`);
+        res.type('application/octet-stream').send(seal.der);
       },
     }),
     change('suspend', 'Suspend a seal (it cannot sign until reinstated)'),

@@ -12,7 +12,12 @@ import { validateBody, validateQuery } from '../validation';
 const SignOptions = Type.Object(
   {
     sealId: Type.String({ pattern: '^seal_[0-9a-f]{28}$', description: 'Required: here or in the multipart options part' }),
-    format: Type.Union([Type.Literal('pades'), Type.Literal('cades')], { description: 'Required: here or in the multipart options part' }),
+    format: Type.Union([Type.Literal('pades'), Type.Literal('cades'), Type.Literal('ses')], {
+      description: 'Required: here or in the multipart options part. ses: a GB/T 38540 SES_Signature (DER) over SM3(document), SM2 seals only',
+    }),
+    propertyInfo: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x20-\\x7e]+$', description: 'SES: what was signed (TBS_Sign.propertyInfo), printable ASCII' }),
+    ),
     level: Type.Optional(Type.Union([Type.Literal('B-B'), Type.Literal('B-T'), Type.Literal('B-LT'), Type.Literal('B-LTA')], { default: 'B-T' })),
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'PAdES: page of the visible seal (1-based)' })),
     x: Type.Optional(Type.Number({ minimum: 0, maximum: 14400, description: 'PAdES: left edge of the visible seal, PDF points from the bottom-left' })),
@@ -246,7 +251,8 @@ export function signatureRoutes(signing: SigningService): RouteSpec[] {
       path: '/v1/signatures',
       operationId: 'sign',
       summary:
-        'Sign a document with a seal: PAdES (signed PDF back) or CAdES detached (.p7s back); the log index is in X-Log-Index. ' +
+        'Sign a document with a seal: PAdES (signed PDF back), CAdES detached (.p7s back) or, with an SM2 seal, a GB/T 38540 ' +
+        'SES_Signature (format=ses, DER back; B-T adds an RFC 3161 time-stamp over the signature value); the log index is in X-Log-Index. ' +
         'The document is the body (application/pdf, application/octet-stream) or the `file` part of multipart/form-data, whose ' +
         'optional `options` part (JSON) may carry the query fields instead.',
       tags: ['signatures'],
@@ -289,10 +295,12 @@ export function signatureRoutes(signing: SigningService): RouteSpec[] {
           format: options.format,
           level: options.level ?? 'B-T',
           document,
+          propertyInfo: options.propertyInfo,
           pades: { page: options.page, x: options.x, y: options.y, width: options.width, reason: options.reason, location: options.location },
         });
         res.setHeader('X-Log-Index', String(r.logIndex));
-        res.setHeader('Content-Disposition', options.format === 'cades' ? 'attachment; filename="signature.p7s"' : 'attachment; filename="signed.pdf"');
+        const file = options.format === 'cades' ? 'signature.p7s' : options.format === 'ses' ? 'SignedValue.dat' : 'signed.pdf';
+        res.setHeader('Content-Disposition', `attachment; filename="${file}"`);
         res.type(r.contentType).send(r.bytes);
       },
     }),

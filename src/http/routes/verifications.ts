@@ -65,7 +65,7 @@ export const VerificationReportSchema = Type.Object(
     subIndication: Type.Optional(Type.String({ description: 'ETSI EN 319 102-1 Table 6' })),
     validationTime: Type.String({ format: 'date-time' }),
     document: Type.Object({
-      kind: Type.String({ enum: ['pdf', 'cades-detached'] }),
+      kind: Type.String({ enum: ['pdf', 'cades-detached', 'ses-detached'] }),
       size: Type.Integer(),
       sha256: Type.String(),
       revisions: Type.Optional(Type.Integer()),
@@ -74,7 +74,7 @@ export const VerificationReportSchema = Type.Object(
       Type.Object({
         id: Type.String(),
         type: Type.String({ enum: ['signature', 'certification', 'document-timestamp'] }),
-        format: Type.String({ enum: ['PAdES', 'CAdES', 'PDF-TS'] }),
+        format: Type.String({ enum: ['PAdES', 'CAdES', 'PDF-TS', 'SES'] }),
         subFilter: Type.Optional(Type.String()),
         indication: Type.String({ enum: ['TOTAL_PASSED', 'TOTAL_FAILED', 'INDETERMINATE'] }),
         subIndication: Type.Optional(Type.String()),
