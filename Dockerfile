@@ -16,6 +16,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY schemas ./schemas
 ENV NODE_ENV=production ESEAL_DATA_DIR=/var/lib/eseal PORT=8080
 USER eseal
 EXPOSE 8080
