@@ -4,6 +4,9 @@ import { LoggedKeyUseStore } from './log/key-use-log';
 import { SealService } from './seals';
 import { SigningService } from './signing/service';
 import { Verifier } from './verify/engine';
+import { ArchiveService, type ArchiveOptions } from './archive/service';
+import { buildLicenceServices, type AnnotatedCopyService, type LicenceService } from './licences';
+import { archiveOptionsFromEnv } from './archive/config';
 import { RevocationChecker } from './verify/revocation';
 import { LogService, originFor } from './log/service';
 import { KeyRouter, loadMasterKey, Pkcs11KeyProvider, signerFor, SoftwareKeyProvider, type KeyProvider } from './crypto';
@@ -19,6 +22,9 @@ export interface Services {
   seals: SealService;
   signing: SigningService;
   verifier: Verifier;
+  archive: ArchiveService;
+  licences: LicenceService;
+  annotatedCopies: AnnotatedCopyService;
   close(): Promise<void>;
 }
 
@@ -28,7 +34,7 @@ export interface Services {
  */
 export async function buildServices(
   config: Pick<Config, 'dataDir' | 'masterKey' | 'masterKeyFile' | 'publicUrl' | 'keyStore' | 'pkcs11' | 'tsaPolicy' | 'logCheckpointIntervalMs'> &
-    Partial<Pick<Config, 'trustAnchorFiles' | 'revocationMode' | 'revocationHosts' | 'revocationTimeoutMs'>>,
+    Partial<Pick<Config, 'trustAnchorFiles' | 'revocationMode' | 'revocationHosts' | 'revocationTimeoutMs'>> & { archive?: ArchiveOptions },
   stores: Stores,
   clock: () => Date = () => new Date(),
 ): Promise<Services> {
@@ -74,10 +80,17 @@ export async function buildServices(
   ca.attachEvents(log);
   keyUses.attach(log);
   await ca.repairRevocationEvents();
-  const seals = new SealService({ seals: stores.seals, agencies: stores.agencies, certificates: stores.certificates, ca, keys, log, clock });
+  const seals = new SealService({ seals: stores.seals, agencies: stores.agencies, certificates: stores.certificates, ca, keys, log, settings: stores.settings, clock });
   await seals.repair();
   const signing = new SigningService({ seals, ca, tsa, keys, log, certificates: stores.certificates, clock });
   const verifier = buildVerifier(config, stores, ca, seals, clock);
+  const archive = new ArchiveService(
+    { archive: stores.archive, agencies: stores.agencies, counters: stores.counters, certificates: stores.certificates, seals: stores.seals, verifier, tsa, ca, keys, log, clock },
+    config.archive ?? archiveOptionsFromEnv(),
+  );
+  // Records stored but not yet sealed (crash, TSA failure) get their archive timestamp now.
+  await archive.repair();
+  const { licences, annotatedCopies } = await buildLicenceServices({ stores, seals, signing, ca, keys, log, publicUrl: config.publicUrl, clock });
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {
     keys,
@@ -87,7 +100,11 @@ export async function buildServices(
     seals,
     signing,
     verifier,
+    archive,
+    licences,
+    annotatedCopies,
     async close() {
+      await archive.close();
       log.stopCheckpointing();
       await log.flush();
       await keys.close();
@@ -124,13 +141,29 @@ export function buildVerifier(
     clock,
     local: {
       ocsp: (request) => ca.respondOcsp(request),
-      crl: async (issuer) => (ours(ca.issuing.der)(issuer) ? ca.crl('issuing') : ours(ca.root.der)(issuer) ? ca.crl('root') : undefined),
+      crl: async (issuer) => {
+        if (ours(ca.issuing.der)(issuer)) return ca.crl('issuing');
+        if (ours(ca.root.der)(issuer)) return ca.crl('root');
+        // The SM2 hierarchy (GB/T 38540 seals), once created.
+        const sm2 = await ca.sm2IfCreated();
+        if (sm2 && ours(sm2.issuing.der)(issuer)) return ca.crl('sm2-issuing');
+        if (sm2 && ours(sm2.root.der)(issuer)) return ca.crl('sm2-root');
+        return undefined;
+      },
     },
   });
   return new Verifier({
     trustAnchors: [ca.root.der, ...fileAnchors, ...extraAnchors],
     intermediates: [ca.issuing.der, ...ca.history.tsa.map((h) => h.der), ...ca.history.ocsp.map((h) => h.der)],
-    moreTrustAnchors: async () => (await stores.trustAnchors.list({ limit: 500 })).items.map((a) => Buffer.from(a.der, 'base64')),
+    moreTrustAnchors: async () => {
+      // Our SM2 root, once the SM2 hierarchy exists (it is created with the first SM2 seal).
+      const sm2 = await ca.sm2IfCreated();
+      return [...(sm2 ? [sm2.root.der] : []), ...(await stores.trustAnchors.list({ limit: 500 })).items.map((a) => Buffer.from(a.der, 'base64'))];
+    },
+    moreIntermediates: async () => {
+      const sm2 = await ca.sm2IfCreated();
+      return sm2 ? [sm2.issuing.der] : [];
+    },
     revocation,
     clock,
     seals,

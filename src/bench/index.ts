@@ -14,9 +14,12 @@ import { parseArgs } from 'node:util';
 import { benchKeyStores, keyStoreMarkdown, keyStoreTable } from './key-store';
 import { benchHttpSigning, httpSigningMarkdown, httpSigningTable } from './http-signing';
 import { benchLog } from './log';
+import { benchLicences, licencesMarkdown, licencesTable } from './licences';
+import { archiveMarkdown, benchArchive } from './archive';
 import { formatMachine, machineInfo, updateBenchmarksSection } from './report';
 import { benchSigning, signingMarkdown, signingTable } from './signing';
 import { benchVerification, verificationMarkdown, verificationTable } from './verification';
+import { benchSm2, sm2Markdown, sm2Table } from './sm2';
 
 export interface BenchArgs {
   /** Seconds per sample, when the section takes samples. */
@@ -74,6 +77,32 @@ export const SECTIONS: readonly BenchSection[] = [
       // 10k / 100k / 1M entries on SQLite; on MongoDB (FerretDB) when MONGODB_URI is set.
       const r = await benchLog();
       return { text: r.markdown, markdown: r.markdown };
+    },
+  },
+  {
+    name: 'licences',
+    title: 'E-licences',
+    async run(args) {
+      const r = await benchLicences({ seconds: args.seconds, progress: args.progress });
+      return { text: licencesTable(r), markdown: licencesMarkdown(r) };
+    },
+  },
+  {
+    name: 'sm2',
+    title: 'SM2',
+    async run(args) {
+      // Key-store SM2 sign and verify against `openssl speed sm2`, alternated in one run.
+      const r = await benchSm2({ seconds: args.seconds, runs: args.runs, progress: args.progress });
+      return { text: sm2Table(r), markdown: sm2Markdown(r) };
+    },
+  },
+  {
+    name: 'archive',
+    title: 'E-archive',
+    async run(args) {
+      // 10,000 filings (--full: 50,000); timestamps spent per 10,000 records.
+      const r = await benchArchive({ records: args.full ? 50_000 : 10_000, progress: args.progress });
+      return { text: archiveMarkdown(r), markdown: archiveMarkdown(r) };
     },
   },
 ];

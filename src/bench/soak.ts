@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { withCreditCodeCheck } from '../identifiers';
 import { ROOT, startServiceProcess } from './service-process';
 import { writeBenchPdf } from './signing';
 
@@ -91,14 +92,23 @@ export async function soak(o: Options, say: (line: string) => void = (l) => proc
     const pdfFile = path.join(dataDir, 'doc.pdf');
     writeBenchPdf(pdfFile, 30_000);
     const pdf = fs.readFileSync(pdfFile);
-    const types = await c.call('GET', '/v1/licence-types', counter);
-    const licenceType = types.status === 200 ? (JSON.parse(types.bytes.toString()) as { items?: { id: string; example?: unknown }[] }).items?.[0] : undefined;
+    const holder = withCreditCodeCheck('91330106MA2CFPK53');
+    const businessData = {
+      entityType: '有限责任公司',
+      legalRepresentative: '王建国',
+      registeredCapital: '500万元人民币',
+      establishedOn: '2019-03-15',
+      address: '浙江省杭州市西湖区文三路90号',
+      businessScope: '软件开发；信息技术咨询服务；数据处理服务。',
+      registrationAuthority: '杭州市西湖区市场监督管理局',
+    };
+    const licenceBody = () => ({ type: 'business-licence', sealId: seal.id, holder: { name: '杭州云栖数据科技有限公司', codeType: '001', code: holder }, data: businessData, validFrom: '2025-01-01', validUntil: null });
 
     const status = new Map<number, number>();
     let transportErrors = 0;
     const signed: { index: number; sha256: string }[] = [];
     const toVerify: Buffer[] = [];
-    const licences: string[] = [];
+    const licences: { id: string; index: number }[] = [];
     const ops: [number, string, () => Promise<{ status: number }>][] = [
       [3, 'sign PAdES B-B', async () => {
         const r = await c.call('POST', `/v1/signatures?sealId=${seal.id}&format=pades&level=B-B`, signer, pdf, 'application/pdf');
@@ -125,8 +135,24 @@ export async function soak(o: Options, say: (line: string) => void = (l) => proc
       }],
       [2, 'read seal', () => c.call('GET', `/v1/seals/${seal.id}`, signer)],
       [1, 'log checkpoint', () => c.call('GET', '/v1/log/checkpoint', verifier)],
+      [2, 'issue licence (credential only)', async () => {
+        const r = await c.call('POST', '/v1/licences?pdf=false', counter, licenceBody());
+        if (r.status === 201) {
+          const l = JSON.parse(r.bytes.toString()) as { id: string; logIndex: number };
+          licences.push({ id: l.id, index: l.logIndex });
+        }
+        return r;
+      }],
+      [1, 'issue licence with sealed PDF', async () => {
+        const r = await c.call('POST', '/v1/licences', counter, licenceBody());
+        if (r.status === 201) {
+          const l = JSON.parse(r.bytes.toString()) as { id: string; logIndex: number };
+          licences.push({ id: l.id, index: l.logIndex });
+        }
+        return r;
+      }],
+      [1, 'look up licences (Art. 32)', () => c.call('GET', `/v1/licences?holderCode=${holder}&type=business-licence&purpose=${encodeURIComponent('soak test: 核验营业执照')}`, verifier)],
     ];
-    if (licenceType) say(`e-licences present (type ${licenceType.id}); the soak does not issue them yet: their request shape is not wired here`);
     const total = ops.reduce((a, [w]) => a + w, 0);
     const pick = () => {
       let x = Math.random() * total;
@@ -193,7 +219,15 @@ export async function soak(o: Options, say: (line: string) => void = (l) => proc
       }
     }
     checks.push({ name: 'every acknowledged signature logged', ok: missing === 0 && signed.length > 0, detail: `${signed.length} acknowledged, ${missing} missing or wrong` });
-    checks.push({ name: 'every acknowledged licence present', ok: true, detail: `${licences.length} issued (licence issuance not part of this mix)` });
+    // Every acknowledged licence is readable and its log entry is where the receipt said.
+    let lost = 0;
+    for (const l of licences) {
+      const r = await c.call('GET', `/v1/licences/${l.id}`, counter);
+      const e = await c.call('GET', `/v1/log/entries?start=${l.index}&end=${l.index + 1}`, verifier);
+      const entry = e.status === 200 ? Buffer.from((JSON.parse(e.bytes.toString()) as { entries: { leafInput: string }[] }).entries[0]?.leafInput ?? '', 'base64').toString() : '';
+      if (r.status !== 200 || !entry.includes('"licence.issued"') || !entry.includes(l.id)) lost++;
+    }
+    checks.push({ name: 'every acknowledged licence present and logged', ok: lost === 0 && licences.length > 0, detail: `${licences.length} issued, ${lost} missing or unlogged` });
 
     const audit = await new Promise<{ code: number; out: string }>((resolve) =>
       execFile(process.execPath, [path.join(ROOT, 'bin', 'eseal.js'), 'log', 'verify', '--url', base], { env, maxBuffer: 16 << 20 }, (err, stdout, stderr2) =>

@@ -17,6 +17,8 @@ import { buildServices, buildVerifier, type Services } from '../services';
 import type { SignatureFormat, SignatureLevel } from '../signing/service';
 import { openStores, REVOCATION_REASONS, ROLES, type RevocationReason, type Role, type Stores } from '../store';
 import { VERSION } from '../version';
+import { archiveCommand } from '../archive/cli';
+import { licenceCommand } from '../licences/cli';
 import { Verifier } from '../verify/engine';
 import type { VerificationReport } from '../verify/report';
 import { RevocationChecker } from '../verify/revocation';
@@ -490,6 +492,9 @@ export function buildProgram(io: Io = defaultIo): Command {
         await withStores(async (stores) => run(storeAuditSource(stores.log), await storedLogKeys(stores.settings, stores.certificates)));
       }
     });
+
+  program.addCommand(archiveCommand(io, withServices));
+  program.addCommand(licenceCommand(io, withServices));
 
   return program;
 }

@@ -57,6 +57,14 @@ export const ENV_VARS = [
   ['ESEAL_REVOCATION', 'online', 'How the verifier gets revocation data it does not find in the document or in our own CA: online (fetch OCSP/CRL from allowed hosts) or offline (never fetch; unknown status is INDETERMINATE).'],
   ['ESEAL_REVOCATION_HOSTS', '(unset: none)', 'Comma-separated hosts the verifier may fetch OCSP responses and CRLs from (`host`, `host:port` or `*.domain`).'],
   ['ESEAL_REVOCATION_TIMEOUT', '5s', 'Timeout of one OCSP or CRL fetch (ms, or with s suffix).'],
+  ['ESEAL_LICENCE_TYPES_DIR', 'schemas/licence-types', 'Directory of licence type files (JSON Schema of the face data, GB/T 36904 type code, layout); a bad file stops the start.'],
+  ['ESEAL_LICENCE_FONT', '(Noto Sans CJK SC from fonts-noto-cjk)', 'Font file (.otf/.ttf/.ttc) embedded, subsetted, in licence PDFs.'],
+  ['ESEAL_STATUS_LIST_MAX_AGE', '300', 'Seconds a signed status list is served from cache (and the max-age verifiers are told); a status change refreshes it at once.'],
+  ['ESEAL_ARCHIVE_WINDOW_MS', '1000', 'E-archive: how long filings are gathered into one hash tree before its root is time-stamped (ms).'],
+  ['ESEAL_ARCHIVE_MAX_BATCH', '1000', 'E-archive: most records under one archive time-stamp (a full batch is sealed at once).'],
+  ['ESEAL_ARCHIVE_CODE_FORMATS', '{"*":"{fonds}-{year}-{retention}-{seq:6}"}', 'E-archive: registration number format per fonds (JSON object; `*` is the default; must contain {seq}).'],
+  ['ESEAL_ARCHIVE_NAME', '(unset)', 'E-archive: name of the archive written into DA/T 48 packages.'],
+  ['ESEAL_ARCHIVE_RENEW_BEFORE_DAYS', '90', 'E-archive: evidence renewal re-time-stamps batches whose TSA certificate expires within this many days.'],
   ['ESEAL_TSA_POLICY', '2.25.320821047110416740467165142254794857189', 'Policy OID written into RFC 3161 time-stamp tokens by the built-in TSA.'],
 ] as const;
 

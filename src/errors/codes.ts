@@ -74,6 +74,30 @@ export const ERROR_CODES = {
   NOTE_NOT_VERIFIED: { status: 422, title: 'No trusted signature on the note' },
   CHECKPOINT_ORIGIN_MISMATCH: { status: 422, title: 'The checkpoint is for another log' },
   UNKNOWN_AGENCY: { status: 422, title: 'The referenced agency is not registered' },
+  // e-licences (src/licences)
+  LICENCE_DATA_INVALID: { status: 400, title: 'The licence request does not satisfy its type (each bad field is listed)' },
+  LOOKUP_PURPOSE_REQUIRED: { status: 400, title: 'A licence confirmation lookup must state its purpose' },
+  LICENCE_SEAL_UNSUITABLE: { status: 422, title: 'The seal cannot sign licence credentials' },
+  LICENCE_REVOKED: { status: 409, title: 'The licence is revoked' },
+  LICENCE_NO_PDF: { status: 409, title: 'The licence was issued without a PDF rendition' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, title: 'The idempotency key was already used for a different licence' },
+  // e-archive (src/archive)
+  ARCHIVE_CHECKS_FAILED: { status: 422, title: 'The record failed a required DA/T 70 filing check' },
+  ARCHIVE_METADATA_INVALID: { status: 400, title: 'The archive metadata is missing or invalid' },
+  ARCHIVE_FORCE_NOT_ALLOWED: { status: 403, title: 'Only a platform admin may force a filing, with a stated reason' },
+  ARCHIVE_EVIDENCE_PENDING: { status: 409, title: 'The record has no archive timestamp yet' },
+  ERS_MALFORMED: { status: 400, title: 'The evidence record (RFC 4998) could not be parsed' },
+  ARCHIVE_RETENTION_NOT_ELAPSED: { status: 409, title: 'The retention period of the record has not elapsed (or it is permanent)' },
+  ARCHIVE_LEGAL_HOLD: { status: 409, title: 'The record is under a legal hold' },
+  ARCHIVE_DISPOSED: { status: 410, title: 'The record was disposed of; only its tombstone remains' },
+  // GB/T 38540 seals and signatures (src/asn1/ses-*.ts, src/ses)
+  SES_SEAL_MALFORMED: { status: 400, title: 'The electronic seal (SESeal) could not be parsed' },
+  SES_SIGNATURE_MALFORMED: { status: 400, title: 'The electronic signature (SES_Signature) could not be parsed' },
+  SES_REQUIRES_SM2: { status: 409, title: 'GB/T 38540 seals and signatures need an SM2 seal' },
+  // licence rendering and public QR page (src/licences/render.ts, src/http/routes/public-licence.ts)
+  LICENCE_FACE_UNRENDERABLE: { status: 422, title: "The licence face cannot be printed in its type's layout" },
+  LICENCE_NOT_GENUINE: { status: 404, title: 'The QR token does not identify a licence issued here' },
+  LICENCE_FONT_UNAVAILABLE: { status: 503, title: 'No CJK font is available to render licences' },
   // 5xx — our side
   KEY_UNAVAILABLE: { status: 500, title: 'The key could not be used' },
   KEY_STORE_UNAVAILABLE: { status: 503, title: 'The key store is not reachable' },

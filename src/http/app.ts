@@ -19,9 +19,16 @@ import { apiKeyRoutes } from './routes/api-keys';
 import { logRoutes } from './routes/log';
 import { sealRoutes } from './routes/seals';
 import { signatureRoutes } from './routes/signatures';
+import { archiveRoutes } from './routes/archive';
+import type { ArchiveService } from '../archive/service';
 import { pkiRoutes } from './routes/pki';
+import { sm2PkiRoutes } from './routes/sm2-pki';
 import { systemRoutes } from './routes/system';
 import { verificationRoutes, type DocumentVerifier } from './routes/verifications';
+import { licenceRoutes } from './routes/licences';
+import { statusListRoutes } from './routes/status-lists';
+import { publicLicenceRoutes } from './routes/public-licence';
+import type { AnnotatedCopyService, LicenceService } from '../licences';
 
 export interface AppDeps {
   stores: Stores;
@@ -37,6 +44,11 @@ export interface AppDeps {
   seals: SealService;
   signing: SigningService;
   verifier: DocumentVerifier;
+  /** The e-archive (Art. 33); its routes are mounted when given. */
+  archive?: ArchiveService;
+  /** E-licences (optional so that partial test apps need not build them). */
+  licences?: LicenceService;
+  annotatedCopies?: AnnotatedCopyService;
 }
 
 export interface App {
@@ -83,8 +95,13 @@ export function createApp(deps: AppDeps): App {
     ...logRoutes(deps.log, deps.ca),
     ...sealRoutes(deps.seals),
     ...signatureRoutes(deps.signing),
+    ...(deps.archive ? archiveRoutes(deps.archive) : []),
     ...verifications.routes,
     ...pkiRoutes({ ca: deps.ca, tsa: deps.tsa, keys: deps.keys, agencies: deps.stores.agencies, trustAnchors: deps.stores.trustAnchors, clock }),
+    ...sm2PkiRoutes(deps.ca),
+    ...(deps.licences ? [...licenceRoutes(deps.licences, deps.annotatedCopies), ...statusListRoutes(deps.licences)] : []),
+    // GET /v/{token}: the page a licence's QR code opens (public, rate-limited per address).
+    ...(deps.licences ? publicLicenceRoutes(deps.licences) : []),
   );
 
   const app = express();

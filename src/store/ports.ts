@@ -250,6 +250,8 @@ export interface LogStore {
 }
 
 import type { SealStore } from '../seals/ports';
+import type { LicenceStore } from '../licences/ports';
+import type { ArchiveStore } from '../archive/ports';
 
 export interface Stores {
   readonly kind: 'sqlite' | 'mongo';
@@ -263,6 +265,8 @@ export interface Stores {
   trustAnchors: TrustAnchorStore;
   log: LogStore;
   seals: SealStore;
+  licences: LicenceStore;
+  archive: ArchiveStore;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

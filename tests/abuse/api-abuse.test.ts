@@ -21,7 +21,16 @@ const keysA = new Map<Role, string>();
 let sealB: string;
 let certB: string;
 let keyBId: string;
+let licenceB: string;
+let recordB: string;
 const counts = { requests: 0, routes: 0 };
+const licenceRequest = () => ({
+  type: 'business-licence',
+  holder: { name: '杭州云栖数据科技有限公司', codeType: '001', code: withCreditCodeCheck('91330106MA2CFPK53') },
+  data: { entityType: '有限责任公司', legalRepresentative: '王建国', registeredCapital: '500万元人民币', establishedOn: '2019-03-15', address: '浙江省杭州市西湖区文三路90号', businessScope: '软件开发', registrationAuthority: '杭州市西湖区市场监督管理局' },
+  validFrom: '2025-01-01',
+  validUntil: null,
+});
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -32,7 +41,25 @@ beforeAll(async () => {
   sealB = seal.id;
   certB = seal.certificateSerial;
   keyBId = (await t.request.post('/v1/api-keys').set(auth(ADMIN_KEY)).send({ agencyCode: B, roles: ['signer'], label: 'b' }).expect(201)).body.id;
-}, 60_000);
+  // A licence and an archive record of B.
+  const counterB = await t.key(B, ['counter']);
+  licenceB = (
+    await t.request
+      .post('/v1/licences?pdf=false')
+      .set(auth(counterB))
+      .send({ ...licenceRequest(), sealId: sealB })
+      .expect(201)
+  ).body.id;
+  const signerB = await t.key(B, ['signer']);
+  const signedB = (await t.request.post(`/v1/signatures?sealId=${sealB}&format=pades&level=B-T`).set(auth(signerB)).set('Content-Type', 'application/pdf').send(buildPdf({ pages: 1 })).buffer(true).parse((res, cb) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => cb(null, Buffer.concat(chunks)));
+  }).expect(200)).body as Buffer;
+  const meta = { title: '关于同意设立某某有限公司的批复', responsibleAgency: '浙江省人力资源和社会保障厅', date: '2026-03-15', documentNumber: '浙人社〔2026〕1号', retention: 'permanent', classification: 'public', fonds: 'J002', series: 'XZXK', recordType: 'reply', fileName: 'reply.pdf' };
+  const archivistB = await t.key(B, ['archivist']);
+  recordB = (await t.request.post(`/v1/archive/records?${new URLSearchParams(meta).toString()}`).set(auth(archivistB)).set('Content-Type', 'application/pdf').send(signedB).expect(201)).body.id;
+}, 120_000);
 afterAll(async () => {
   process.stdout.write(`api abuse: ${counts.routes} routes, ${counts.requests} requests, no 5xx\n`);
   await t.close();
@@ -50,7 +77,8 @@ interface Sent {
   code?: string;
 }
 async function send(spec: RouteSpec, path: string, opts: { key?: string; body?: unknown; type?: string; raw?: Buffer } = {}): Promise<Sent> {
-  let req = t.request[spec.method](path);
+  // As an API client: problems must then be application/problem+json (pages answer browsers in HTML).
+  let req = t.request[spec.method](path).set('Accept', 'application/json');
   if (opts.key) req = req.set(auth(opts.key));
   if (opts.type) req = req.set('Content-Type', opts.type);
   if (opts.raw !== undefined) req = req.send(opts.raw);
@@ -143,6 +171,19 @@ describe("authorization matrix: agency A's keys against agency B's resources", (
     { what: 'create a key for B', method: 'post', path: () => '/v1/api-keys', body: () => ({ agencyCode: B, roles: ['signer'], label: 'x' }) },
     { what: 'revoke B’s key', method: 'post', path: () => `/v1/api-keys/${keyBId}/revoke` },
     { what: 'sign with B’s seal', method: 'post', path: () => `/v1/signatures?sealId=${sealB}&format=pades&level=B-B`, raw: () => ({ type: 'application/pdf', data: pdf }) },
+    { what: 'read B’s licence', method: 'get', path: () => `/v1/licences/${licenceB}` },
+    { what: 'B’s licence credential', method: 'get', path: () => `/v1/licences/${licenceB}/credential` },
+    { what: 'suspend B’s licence', method: 'post', path: () => `/v1/licences/${licenceB}/suspend` },
+    { what: 'revoke B’s licence', method: 'post', path: () => `/v1/licences/${licenceB}/revoke`, body: () => ({ reason: 'holder-request' }) },
+    { what: 'renew B’s licence', method: 'post', path: () => `/v1/licences/${licenceB}/renew`, body: () => ({}) },
+    { what: 'annotated copy of B’s licence', method: 'post', path: () => `/v1/licences/${licenceB}/annotated-copies`, body: () => ({ purpose: '银行开户', requester: '中国工商银行杭州分行', expiresAt: '2099-12-31' }) },
+    { what: 'issue with B’s seal', method: 'post', path: () => '/v1/licences?pdf=false', body: () => ({ ...licenceRequest(), sealId: sealB }) },
+    { what: 'read B’s archive record', method: 'get', path: () => `/v1/archive/records/${recordB}` },
+    { what: 'export B’s archive package', method: 'get', path: () => `/v1/archive/records/${recordB}/package` },
+    { what: 'B’s evidence record', method: 'get', path: () => `/v1/archive/records/${recordB}/evidence` },
+    { what: 'reverify B’s record', method: 'post', path: () => `/v1/archive/records/${recordB}/reverify` },
+    { what: 'hold B’s record', method: 'post', path: () => `/v1/archive/records/${recordB}/hold`, body: () => ({ reason: 'x' }) },
+    { what: 'dispose of B’s record', method: 'post', path: () => `/v1/archive/records/${recordB}/dispose`, body: () => ({ reason: 'x' }) },
     { what: 'register an agency', method: 'post', path: () => '/v1/agencies', body: () => ({ code: withCreditCodeCheck('12330000002482099'.slice(0, 17)), name: 'x' }) },
   ];
   it.each(ROLES.flatMap((role) => cases.map((c) => [role, c.what, c] as const)))('%s of A: %s → refused', async (role, _what, c) => {
@@ -160,5 +201,9 @@ describe("authorization matrix: agency A's keys against agency B's resources", (
     expect((await t.request.get(`/v1/seals/${sealB}`).set(auth(ADMIN_KEY)).expect(200)).body.status).toBe('active');
     const keys = (await t.request.get(`/v1/api-keys?agencyCode=${B}`).set(auth(ADMIN_KEY)).expect(200)).body.items as { id: string; revokedAt?: string | null }[];
     expect(keys.find((k) => k.id === keyBId)?.revokedAt ?? null).toBeNull();
+    expect((await t.request.get(`/v1/licences/${licenceB}`).set(auth(ADMIN_KEY)).expect(200)).body.status).toBe('valid');
+    const rec = (await t.request.get(`/v1/archive/records/${recordB}`).set(auth(ADMIN_KEY)).expect(200)).body;
+    expect(rec.legalHold ?? false).toBe(false);
+    expect(rec.status).not.toBe('disposed');
   });
 });

@@ -14,6 +14,8 @@ import type {
 } from '../ports';
 import { mongoLogStore } from './log-store';
 import { mongoSealStore } from './seal-store';
+import { mongoLicenceStore } from './licence-store';
+import { mongoArchiveStore } from './archive-store';
 import { registerModels, type Models } from './models';
 
 export type Doc = Record<string, unknown> & { _id: string };
@@ -215,6 +217,8 @@ export async function openMongoStores(options: MongoOptions): Promise<Stores> {
     },
     log: mongoLogStore(m),
     seals: mongoSealStore(m),
+    licences: mongoLicenceStore(m),
+    archive: mongoArchiveStore(m),
     trustAnchors: {
       add: (a) => createOrConflict(m.TrustAnchor, toDoc(a, 'fingerprint'), `Trust anchor ${a.fingerprint}`, a),
       async get(fingerprint) {

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { REVOCATION_REASONS, ROLES } from '../ports';
+import { registerLicenceModels } from './licence-store';
 
 /**
  * Mongoose models: one collection per aggregate, the aggregate's key as `_id` (unique by
@@ -205,6 +206,8 @@ export interface Models {
   LogNode: Model<any>;
   LogCheckpoint: Model<any>;
   Seal: Model<any>;
+  Licence: Model<any>;
+  LicenceLookup: Model<any>;
 }
 
 export function registerModels(conn: Connection): Models {
@@ -222,5 +225,6 @@ export function registerModels(conn: Connection): Models {
     LogNode: conn.model('LogNode', logNodeSchema),
     LogCheckpoint: conn.model('LogCheckpoint', logCheckpointSchema),
     Seal: conn.model('Seal', sealSchema),
+    ...registerLicenceModels(conn),
   };
 }

@@ -26,6 +26,8 @@ import type {
 import { INSERT_KEY_USE_SQL, SqliteKeyUseWriter } from './key-use-writer';
 import { sqliteLogStore } from './log-store';
 import { sqliteSealStore } from './seal-store';
+import { sqliteLicenceStore } from './licence-store';
+import { sqliteArchiveStore } from './archive-store';
 import { MIGRATIONS } from './schema';
 
 type Db = Database.Database;
@@ -398,6 +400,8 @@ export function openSqliteStores(options: SqliteOptions): Stores {
     trustAnchors,
     log: sqliteLogStore(db),
     seals: sqliteSealStore(db),
+    licences: sqliteLicenceStore(db),
+    archive: sqliteArchiveStore(db),
     async ping() {
       db.prepare('SELECT 1').get();
     },

@@ -1,4 +1,6 @@
 import { SEALS_MIGRATION } from './seal-store';
+import { ARCHIVE_MIGRATION } from './archive-store';
+import { LICENCES_MIGRATION } from './licence-store';
 
 /**
  * Schema migrations, applied in order; PRAGMA user_version records how far a file has come.
@@ -114,4 +116,6 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   SEALS_MIGRATION,
+  ARCHIVE_MIGRATION,
+  LICENCES_MIGRATION,
 ];
