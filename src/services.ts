@@ -91,6 +91,7 @@ export async function buildServices(
   // Records stored but not yet sealed (crash, TSA failure) get their archive timestamp now.
   await archive.repair();
   const { licences, annotatedCopies } = await buildLicenceServices({ stores, seals, signing, ca, keys, log, publicUrl: config.publicUrl, clock });
+  verifier.attachLicences(licences);
   if (config.logCheckpointIntervalMs > 0) log.startCheckpointing(config.logCheckpointIntervalMs, () => undefined);
   return {
     keys,

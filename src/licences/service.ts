@@ -741,6 +741,22 @@ export class LicenceService implements PublicLicenceViewer {
     return { signatureValid: true, status: this.statusOf(l, dateOnly(this.clock())), licence: { ...facts, ...(_r ? { revocationReason: _r } : {}) }, checkedAt };
   }
 
+  /**
+   * The licence a sealed licence PDF is, for verification reports: the identifier the renderer
+   * writes into the signed revision's /Info /Keywords names the record, and the record must have
+   * been sealed with the seal whose certificate signed the PDF. Undefined when the PDF is not one
+   * of our licences (or names one that another seal signed).
+   */
+  async statusForSignedPdf(identifier: string, signerSerialHex: string): Promise<LicenceVerification | undefined> {
+    if (!parseLicenceIdentifier(identifier)) return undefined;
+    const l = await this.d.licences.getByIdentifier(identifier);
+    if (!l) return undefined;
+    const seal = await this.d.seals.get(null, l.sealId).catch(() => null);
+    if (!seal || seal.certificateSerial !== signerSerialHex) return undefined;
+    const { revocationReason: reason, ...facts } = await this.publicFacts(l);
+    return { signatureValid: true, status: this.statusOf(l, dateOnly(this.clock())), licence: { ...facts, ...(reason ? { revocationReason: reason } : {}) }, checkedAt: this.clock().toISOString() };
+  }
+
   async publicView(token: string): Promise<PublicLicenceView | null> {
     const v = await this.verifyToken(token);
     if (!v.signatureValid) return null;

@@ -29,6 +29,7 @@ import { verifyCadesSignature, type CadesCheck, type CadesVerification } from '.
 import { parseSESSignature } from '../asn1';
 import { verifySesSignature } from '../ses/verify';
 import type { PdfLimits } from '../pdf/limits';
+import { decodeTextString, PdfString, readPdf } from '../pdf';
 import { analysePdfSignatures, type ReadablePdfAnalysis as PdfAnalysis, type PdfSignatureCandidate } from './pdf-signatures';
 import { validatePath, type PathResult } from './path';
 import type { RevocationChecker, RevocationResult } from './revocation';
@@ -39,6 +40,9 @@ import {
   type CheckResult,
   type DocumentChange,
   type Indication,
+  type LicenceFacts,
+  type LicenceLookup,
+  type LicenceReport,
   type SignatureLevel,
   type SignatureReport,
   type SignerInfoReport,
@@ -66,6 +70,8 @@ export interface VerifierOptions {
   intermediates?: Buffer[];
   clock?: () => Date;
   seals?: SealLookup;
+  /** E-licences: a sealed licence PDF's report names the licence and its current status; credentials and QR tokens are verified. */
+  licences?: LicenceLookup;
   limits?: Partial<PdfLimits>;
   /** Path candidates that can appear while running (the SM2 hierarchy, created on first use). */
   moreIntermediates?: () => Promise<Buffer[]>;
@@ -111,13 +117,20 @@ export class Verifier {
   private readonly anchors: ParsedCertificate[];
   private readonly known: ParsedCertificate[];
   private readonly clock: () => Date;
+  private licences: LicenceLookup | undefined;
   /** Parsed dynamic anchors by DER (hex of SHA-256), so each is parsed once. */
   private readonly parsedMore = new Map<string, ParsedCertificate | null>();
 
   constructor(private readonly options: VerifierOptions) {
     this.anchors = options.trustAnchors.map((der) => parseCertificate(der));
     this.known = parseAll(options.intermediates ?? []);
+    this.licences = options.licences;
     this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The licence service is built after the verifier (it signs with seals the verifier does not need): attached once both exist. */
+  attachLicences(licences: LicenceLookup): void {
+    this.licences = licences;
   }
 
   /** Reads trust anchors from PEM text (one or more CERTIFICATE blocks) or DER. */
@@ -186,11 +199,12 @@ export class Verifier {
       byCandidate.set(candidate, await this.guard(candidate, () => this.verifyPdfSignature(bytes, analysis, candidate, validationTime, docTimestamps, anchors)));
     }
     for (const candidate of analysis.signatures) signatures.push(byCandidate.get(candidate)!);
+    const licence = await this.licenceOfPdf(bytes, analysis, signatures);
     let w: Outcome = worst(signatures)!;
     // A failed document-level check (bytes after the last revision, a bound hit while reading the
     // revisions) means the file is not only what its signatures cover: never TOTAL_PASSED.
     if (w.indication === 'TOTAL_PASSED' && docChecks.list.some((x) => x.result === 'failed')) w = indeterminate('SIG_CONSTRAINTS_FAILURE');
-    return { ...base, document, indication: w.indication, ...(w.subIndication ? { subIndication: w.subIndication } : {}), signatures, checks: docChecks.list };
+    return { ...base, document, indication: w.indication, ...(w.subIndication ? { subIndication: w.subIndication } : {}), signatures, checks: docChecks.list, ...(licence ? { licence } : {}) };
   }
 
   /**
@@ -301,6 +315,77 @@ export class Verifier {
       );
     });
     return { ...base, indication: report.indication, subIndication: report.subIndication, signatures: [report] };
+  }
+
+  /**
+   * A licence credential (compact JWS, `typ: vc+jwt`) or QR token (compact JWS): its signature by
+   * one of our seals and the licence's current status. Anything else is TOTAL_FAILED /
+   * FORMAT_FAILURE. Needs the `licences` option.
+   */
+  async verifyLicenceJws(text: string): Promise<VerificationReport> {
+    const validationTime = this.clock();
+    const anchors = await this.currentAnchors();
+    const compact = text.trim();
+    const isCredential = (() => {
+      try {
+        return (JSON.parse(Buffer.from(compact.split('.')[0] ?? '', 'base64url').toString('utf8')) as { typ?: unknown }).typ === 'vc+jwt';
+      } catch {
+        return false;
+      }
+    })();
+    const checks = new Checks();
+    const head = { id: isCredential ? 'credential' : 'token', type: 'signature' as const, format: 'JWS' as const, coverage: 'WHOLE_DOCUMENT' as const };
+    const base = {
+      validationTime: validationTime.toISOString(),
+      document: { kind: isCredential ? ('licence-credential' as const) : ('licence-token' as const), size: Buffer.byteLength(compact), sha256: createHash('sha256').update(compact).digest('hex') },
+      policy: this.policy(anchors),
+      checks: [] as Check[],
+    };
+    let facts: LicenceFacts;
+    if (!this.licences || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(compact)) {
+      facts = { signatureValid: false, problem: 'MALFORMED', status: 'unknown', checkedAt: validationTime.toISOString() };
+    } else {
+      facts = isCredential ? await this.licences.verifyCredential(compact) : await this.licences.verifyToken(compact);
+    }
+    let outcome: Outcome;
+    if (facts.signatureValid) {
+      checks.add('integrity', 'jws-signature', 'passed', 'Signed by one of our seals');
+      outcome = PASSED;
+    } else if (facts.problem === 'SIGNATURE_INVALID') {
+      checks.add('integrity', 'jws-signature', 'failed', 'The signature does not verify with the seal certificate it names', facts.problem);
+      outcome = failed('SIG_CRYPTO_FAILURE');
+    } else if (facts.problem === 'UNKNOWN_SIGNER') {
+      checks.add('trust', 'jws-signer', 'indeterminate', 'The signer is not one of our seals', facts.problem);
+      outcome = indeterminate('NO_SIGNING_CERTIFICATE_FOUND');
+    } else {
+      checks.add('format', 'jws-structure', 'failed', 'Not a licence credential or QR token (compact JWS)', facts.problem ?? 'MALFORMED');
+      outcome = failed('FORMAT_FAILURE');
+    }
+    const report = this.finish(head, checks, outcome, validationTime);
+    return { ...base, indication: report.indication, ...(report.subIndication ? { subIndication: report.subIndication } : {}), signatures: [report], licence: licenceReport(isCredential ? 'credential' : 'token', facts) };
+  }
+
+  /** The licence a verified PDF is, when it is one of ours: /Keywords of the signed revision name it, its signer must be its seal. */
+  private async licenceOfPdf(bytes: Buffer, analysis: PdfAnalysis, signatures: SignatureReport[]): Promise<LicenceReport | undefined> {
+    if (!this.licences) return undefined;
+    const first = analysis.signatures.findIndex((c) => c.type === 'Sig');
+    const c = analysis.signatures[first];
+    const signer = signatures[first]?.signer;
+    const end = c?.signedRevision !== undefined ? analysis.revisions[c.signedRevision - 1]?.end : undefined;
+    if (!c || !signer || end === undefined) return undefined;
+    let keywords: string | undefined;
+    try {
+      const doc = readPdf(bytes.subarray(0, end), { limits: this.options.limits });
+      const info = doc.resolveDict(doc.trailer.info);
+      const k = info?.get('Keywords');
+      if (k instanceof PdfString) keywords = decodeTextString(k);
+    } catch {
+      return undefined;
+    }
+    const identifier = keywords?.split(/\s+/).find((w) => w.startsWith('1.2.156.3005.2.'));
+    if (!identifier) return undefined;
+    const facts = await this.licences.statusForSignedPdf(identifier, signer.serialNumber).catch(() => undefined);
+    return facts ? licenceReport('pdf', facts) : undefined;
   }
 
   /** Runs one signature's verification; an unexpected error becomes a failed report, never a throw. */
@@ -724,4 +809,26 @@ function signatureDer(sig: Buffer): Buffer {
     throw new Error('unknown PEM label');
   }
   return sig;
+}
+
+function licenceReport(source: LicenceReport['source'], f: LicenceFacts): LicenceReport {
+  const l = f.licence;
+  return {
+    source,
+    signatureValid: f.signatureValid,
+    status: f.status,
+    ...(f.problem ? { problem: f.problem } : {}),
+    ...(l
+      ? {
+          identifier: l.identifier,
+          licenceName: l.licenceName,
+          issuer: l.issuer,
+          holderName: l.holderName,
+          validFrom: l.validFrom,
+          validUntil: l.validUntil,
+          ...(l.revocationReason ? { revocationReason: l.revocationReason } : {}),
+        }
+      : {}),
+    checkedAt: f.checkedAt,
+  };
 }

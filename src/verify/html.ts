@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Check, CheckGroup, DocumentChange, Indication, SignatureReport, VerificationReport } from './report';
+import type { Check, CheckGroup, DocumentChange, Indication, LicenceReport, SignatureReport, VerificationReport } from './report';
 
 /**
  * The verification report as a person reads it: a complete, self-contained HTML page (inline
@@ -153,6 +153,38 @@ function changesHtml(changes: DocumentChange[]): string {
   return html + '</tbody></table>';
 }
 
+const KIND_TEXT: Record<VerificationReport['document']['kind'], string> = {
+  pdf: 'PDF',
+  'ses-detached': 'GB/T 38540 electronic signature (SES) and its content',
+  'cades-detached': 'Detached CAdES signature and its content',
+  'licence-credential': 'E-licence credential (VC JWS)',
+  'licence-token': 'E-licence QR token (JWS)',
+};
+
+const LICENCE_STATUS_TEXT: Record<LicenceReport['status'], string> = {
+  valid: '有效 valid',
+  suspended: '暂停 suspended',
+  revoked: '已注销 revoked',
+  expired: '已过期 expired',
+  unknown: '未知 not a licence we issued',
+};
+
+/** The licence's current status, beside (not inside) the signature verdict. */
+function licenceHtml(l: LicenceReport): string {
+  let html = '<h2>E-licence</h2><table class="document">';
+  html += row('Status', `<strong class="${l.status === 'valid' ? 'passed' : l.status === 'unknown' ? 'indeterminate' : 'failed'}">${esc(LICENCE_STATUS_TEXT[l.status])}</strong>`);
+  if (l.licenceName) html += row('Licence', esc(l.licenceName));
+  if (l.identifier) html += row('Identifier', `<code>${esc(l.identifier)}</code>`);
+  if (l.issuer) html += row('Issuer', `${esc(l.issuer.name)} (${esc(l.issuer.creditCode)})`);
+  if (l.holderName) html += row('Holder', esc(l.holderName));
+  if (l.validFrom) html += row('Valid', `${esc(l.validFrom)} – ${l.validUntil ? esc(l.validUntil) : 'no end date'}`);
+  if (l.revocationReason) html += row('Revocation reason', esc(l.revocationReason));
+  html += row('Presented as', esc(l.source));
+  if (l.source !== 'pdf') html += row('Signature', l.signatureValid ? 'valid' : `not valid (${esc(l.problem ?? 'unknown')})`);
+  html += row('Checked at', esc(l.checkedAt));
+  return html + '</table>';
+}
+
 function signatureHtml(s: SignatureReport, n: number): string {
   const typeText = [s.type, s.format, s.subFilter].filter(Boolean).join(' · ');
   let html = `<section class="sig" data-indication="${esc(s.indication)}" data-signature-id="${esc(s.id)}">`;
@@ -226,7 +258,7 @@ export function renderReportSection(report: VerificationReport): string {
   html += '<h2>Document</h2><table class="document">';
   html += row(
     'Kind',
-    esc(report.document.kind === 'pdf' ? 'PDF' : report.document.kind === 'ses-detached' ? 'GB/T 38540 electronic signature (SES) and its content' : 'Detached CAdES signature and its content'),
+    esc(KIND_TEXT[report.document.kind]),
   );
   html += row('Size', `${esc(report.document.size)} bytes`);
   html += row('SHA-256', `<code>${esc(report.document.sha256)}</code>`);
@@ -234,6 +266,7 @@ export function renderReportSection(report: VerificationReport): string {
   html += row('Revocation checking', esc(report.policy.revocation));
   html += row('Trust anchors', report.policy.trustAnchors.length ? report.policy.trustAnchors.map((a) => esc(a)).join('<br>') : '<span class="muted">none</span>');
   html += '</table>';
+  if (report.licence) html += licenceHtml(report.licence);
   if (report.checks.length) html += `<h2>Document checks</h2>${checksHtml(report.checks, 'h3')}`;
 
   if (report.signatures.length === 0) html += '<p class="muted">The document has no signatures.</p>';

@@ -101,7 +101,7 @@ export interface SignatureReport {
   id: string;
   /** `signature` (approval), `certification` (DocMDP), `document-timestamp` (PAdES B-LTA). */
   type: 'signature' | 'certification' | 'document-timestamp';
-  format: 'PAdES' | 'CAdES' | 'PDF-TS' | 'SES';
+  format: 'PAdES' | 'CAdES' | 'PDF-TS' | 'SES' | 'JWS';
   /** /SubFilter for PDF. */
   subFilter?: string;
   indication: Indication;
@@ -137,7 +137,7 @@ export interface VerificationReport {
   /** When the verification ran, ISO 8601. */
   validationTime: string;
   document: {
-    kind: 'pdf' | 'cades-detached' | 'ses-detached';
+    kind: 'pdf' | 'cades-detached' | 'ses-detached' | 'licence-credential' | 'licence-token';
     size: number;
     sha256: string;
     /** PDF: number of revisions (incremental updates + 1). */
@@ -146,6 +146,12 @@ export interface VerificationReport {
   signatures: SignatureReport[];
   /** Problems about the document as a whole (e.g. unreadable PDF, no signatures). */
   checks: Check[];
+  /**
+   * When the document is one of our e-licences (a sealed licence PDF, its credential JWS or its QR
+   * token): the licence's current status beside the signature verdict. A valid signature on a
+   * revoked licence is TOTAL_PASSED with `licence.status: "revoked"`.
+   */
+  licence?: LicenceReport;
   /** How the verifier was configured: a report can be reproduced from it. */
   policy: { revocation: 'online' | 'offline'; trustAnchors: string[] };
 }
@@ -157,4 +163,48 @@ export function worst<T extends { indication: Indication; subIndication?: SubInd
   let w: T | undefined;
   for (const i of items) if (!w || RANK[i.indication] > RANK[w.indication]) w = i;
   return w;
+}
+
+/** The licence part of a report (see VerificationReport.licence). */
+export interface LicenceReport {
+  /** How the licence was presented. */
+  source: 'pdf' | 'credential' | 'token';
+  /** The credential's or token's JWS signature verified with one of our seal certificates (for a PDF: the PAdES verdict decides). */
+  signatureValid: boolean;
+  /** Now, as our records and status lists say. `unknown`: not a licence we issued. */
+  status: 'valid' | 'suspended' | 'revoked' | 'expired' | 'unknown';
+  /** Why the JWS did not verify: MALFORMED, UNKNOWN_SIGNER, SIGNATURE_INVALID. */
+  problem?: string;
+  identifier?: string;
+  licenceName?: string;
+  issuer?: { name: string; creditCode: string };
+  /** Partly masked. */
+  holderName?: string;
+  validFrom?: string;
+  validUntil?: string | null;
+  revocationReason?: string;
+  checkedAt: string;
+}
+
+/** What the engine asks the licence service (src/licences), kept structural so verify does not depend on it. */
+export interface LicenceLookup {
+  statusForSignedPdf(identifier: string, signerSerialHex: string): Promise<LicenceFacts | undefined>;
+  verifyCredential(jws: string): Promise<LicenceFacts>;
+  verifyToken(token: string): Promise<LicenceFacts>;
+}
+
+export interface LicenceFacts {
+  signatureValid: boolean;
+  problem?: string;
+  status: LicenceReport['status'];
+  licence?: {
+    identifier: string;
+    licenceName: string;
+    issuer: { name: string; creditCode: string };
+    holderName: string;
+    validFrom: string;
+    validUntil: string | null;
+    revocationReason?: string;
+  };
+  checkedAt: string;
 }

@@ -30,6 +30,8 @@ import { Problem } from '../schemas';
 export interface DocumentVerifier {
   verifyPdf(bytes: Buffer): Promise<VerificationReport>;
   verifyDetached(content: Buffer, signature: Buffer): Promise<VerificationReport>;
+  /** An e-licence credential or QR token (compact JWS). */
+  verifyLicenceJws(text: string): Promise<VerificationReport>;
 }
 
 /** Largest document accepted (the same as for signing; README "Limits"). */
@@ -42,6 +44,9 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const PDF = 'application/pdf';
 const MULTIPART = 'multipart/form-data';
 const PKCS7 = 'application/pkcs7-signature';
+/** E-licence credentials (vc+jwt) and QR tokens: compact JWS text. */
+const JWT_TYPES = ['application/vc+jwt', 'application/jwt'];
+const MAX_JWS_BYTES = 80 * 1024;
 
 /**
  * Anonymous POST /verify: a token bucket per client address (10 requests at once, then one every
@@ -65,7 +70,7 @@ export const VerificationReportSchema = Type.Object(
     subIndication: Type.Optional(Type.String({ description: 'ETSI EN 319 102-1 Table 6' })),
     validationTime: Type.String({ format: 'date-time' }),
     document: Type.Object({
-      kind: Type.String({ enum: ['pdf', 'cades-detached', 'ses-detached'] }),
+      kind: Type.String({ enum: ['pdf', 'cades-detached', 'ses-detached', 'licence-credential', 'licence-token'] }),
       size: Type.Integer(),
       sha256: Type.String(),
       revisions: Type.Optional(Type.Integer()),
@@ -74,7 +79,7 @@ export const VerificationReportSchema = Type.Object(
       Type.Object({
         id: Type.String(),
         type: Type.String({ enum: ['signature', 'certification', 'document-timestamp'] }),
-        format: Type.String({ enum: ['PAdES', 'CAdES', 'PDF-TS', 'SES'] }),
+        format: Type.String({ enum: ['PAdES', 'CAdES', 'PDF-TS', 'SES', 'JWS'] }),
         subFilter: Type.Optional(Type.String()),
         indication: Type.String({ enum: ['TOTAL_PASSED', 'TOTAL_FAILED', 'INDETERMINATE'] }),
         subIndication: Type.Optional(Type.String()),
@@ -113,6 +118,25 @@ export const VerificationReportSchema = Type.Object(
       }),
     ),
     checks: Type.Array(Check),
+    licence: Type.Optional(
+      Type.Object(
+        {
+          source: Type.String({ enum: ['pdf', 'credential', 'token'] }),
+          signatureValid: Type.Boolean(),
+          status: Type.String({ enum: ['valid', 'suspended', 'revoked', 'expired', 'unknown'] }),
+          problem: Type.Optional(Type.String()),
+          identifier: Type.Optional(Type.String()),
+          licenceName: Type.Optional(Type.String()),
+          issuer: Type.Optional(Type.Object({ name: Type.String(), creditCode: Type.String() })),
+          holderName: Type.Optional(Type.String({ description: 'Partly masked' })),
+          validFrom: Type.Optional(Type.String()),
+          validUntil: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+          revocationReason: Type.Optional(Type.String()),
+          checkedAt: Type.String(),
+        },
+        { description: 'Present when the document is one of our e-licences: its current status beside the signature verdict' },
+      ),
+    ),
     policy: Type.Object({ revocation: Type.String({ enum: ['online', 'offline'] }), trustAnchors: Type.Array(Type.String()) }),
   },
   { description: 'Validation report (ETSI EN 319 102-1 indications); see docs/verification.md' },
@@ -122,7 +146,7 @@ export const VerificationReportSchema = Type.Object(
 // Reading the request
 
 interface VerifyInput {
-  kind: 'pdf' | 'detached';
+  kind: 'pdf' | 'detached' | 'licence-jws';
   document: Buffer;
   signature?: Buffer;
 }
@@ -154,6 +178,11 @@ async function readVerifyInput(req: Request, body: Buffer): Promise<VerifyInput>
       [{ pointer: '/document', detail: 'is required with a detached signature', code: 'REQUIRED' }],
     );
   }
+  if (req.is(JWT_TYPES)) {
+    if (body.length > MAX_JWS_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `A credential or token exceeds ${MAX_JWS_BYTES} bytes`, { details: { limit: MAX_JWS_BYTES } });
+    if (body.length === 0) throw new ValidationError('The credential is empty', [{ pointer: '/', detail: 'is empty', code: 'EMPTY' }]);
+    return { kind: 'licence-jws', document: body };
+  }
   if (body.length > MAX_VERIFY_DOCUMENT_BYTES) throw tooLarge();
   if (body.length === 0) throw new ValidationError('The document is empty', [{ pointer: '/', detail: 'is empty', code: 'EMPTY' }]);
   return { kind: 'pdf', document: body };
@@ -168,6 +197,7 @@ function negotiate(req: Request, preferred: 'json' | 'html'): 'json' | 'html' {
 }
 
 async function runVerification(verifier: DocumentVerifier, input: VerifyInput): Promise<VerificationReport> {
+  if (input.kind === 'licence-jws') return verifier.verifyLicenceJws(input.document.toString('utf8'));
   return input.kind === 'detached' ? verifier.verifyDetached(input.document, input.signature!) : verifier.verifyPdf(input.document);
 }
 
@@ -296,10 +326,11 @@ export function verificationRoutes(verifier: DocumentVerifier, opts: { limits?: 
         'Verify a signed document: a PDF (PAdES) as the body (application/pdf), or multipart/form-data with a `document` part and, for a ' +
         'detached CAdES signature, a `signature` part (.p7s, DER or PEM). Any API key: verification is not agency-scoped. A failed ' +
         'verification is a 200 report (TOTAL_FAILED or INDETERMINATE); the indication is also in X-Verification-Indication. ' +
-        'Accept: text/html gives the same report as a page. (application/pkcs7-signature alone is refused with 400: a detached signature needs its content.)',
+        'Accept: text/html gives the same report as a page. (application/pkcs7-signature alone is refused with 400: a detached signature needs its content.) ' +
+        'An e-licence credential or QR token (compact JWS) as application/vc+jwt or application/jwt: its signature and the licence status; a sealed licence PDF reports its licence status too.',
       tags: ['verifications'],
       access: 'any',
-      raw: { contentTypes: [PDF, MULTIPART, PKCS7], limit: rawLimit },
+      raw: { contentTypes: [PDF, MULTIPART, PKCS7, ...JWT_TYPES], limit: rawLimit },
       responses: {
         200: { description: 'The validation report (JSON; text/html with Accept: text/html)', schema: VerificationReportSchema },
         ...requestErrors,
@@ -337,7 +368,7 @@ export function verificationRoutes(verifier: DocumentVerifier, opts: { limits?: 
         `429 with Retry-After); at most ${limits.inFlight} anonymous verifications run at once.`,
       tags: ['verifications'],
       access: 'public',
-      raw: { contentTypes: [PDF, MULTIPART, PKCS7], limit: rawLimit },
+      raw: { contentTypes: [PDF, MULTIPART, PKCS7, ...JWT_TYPES], limit: rawLimit },
       responses: {
         200: { description: 'The validation report as an HTML page (or JSON)', contentType: 'text/html' },
         ...requestErrors,
