@@ -202,7 +202,7 @@ export function mongoArchiveStore(m: Models): ArchiveStore {
       return createOrConflict(a.Reverification, toDoc({ ...r, report: JSON.stringify(r.report) }, 'id'), `Reverification ${r.id}`, r);
     },
     async listReverifications(recordId) {
-      const docs = await a.Reverification.find({ recordId: { $eq: recordId } }).sort({ _id: 1 }).lean().exec();
+      const docs = await a.Reverification.find({ recordId: { $eq: recordId } }).sort({ at: 1, _id: 1 }).lean().exec();
       return docs.map((d) => {
         const r = fromDoc<ReverificationRecord>(d, 'id');
         return { ...r, report: JSON.parse(r.report as string) };

@@ -256,7 +256,7 @@ export function sqliteArchiveStore(db: Database.Database): ArchiveStore {
       return r;
     },
     async listReverifications(recordId) {
-      const rows = db.prepare('SELECT * FROM archive_reverifications WHERE record_id = ? ORDER BY id').all(recordId) as Row[];
+      const rows = db.prepare('SELECT * FROM archive_reverifications WHERE record_id = ? ORDER BY at, id').all(recordId) as Row[];
       return rows.map(
         (r): ReverificationRecord => ({ id: r.id as string, recordId: r.record_id as string, report: JSON.parse(r.report as string), by: (r.by_key as string | null) ?? null, at: r.at as string }),
       );
