@@ -66,7 +66,7 @@ export const SECTIONS: readonly BenchSection[] = [
     name: 'verification',
     title: 'Verification',
     async run(args) {
-      const r = await benchVerification({ seconds: args.seconds, progress: args.progress });
+      const r = await benchVerification({ seconds: args.seconds, full: args.full, progress: args.progress });
       return { text: verificationTable(r), markdown: verificationMarkdown(r) };
     },
   },

@@ -162,7 +162,7 @@ export interface SigningCaseResult {
 const CHILD_FLAG = '--eseal-signing-bench-child';
 const AGENCY = '11330105002500287C';
 
-function procStatusKiB(field: 'VmRSS' | 'VmHWM'): number | null {
+export function procStatusKiB(field: 'VmRSS' | 'VmHWM'): number | null {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
     return m ? Number(m[1]) : null;
@@ -172,7 +172,7 @@ function procStatusKiB(field: 'VmRSS' | 'VmHWM'): number | null {
 }
 
 /** Resets the kernel's peak-RSS mark for this process (Linux ≥ 4.0, proc(5) clear_refs "5"). */
-function resetPeakRss(): boolean {
+export function resetPeakRss(): boolean {
   try {
     fs.writeFileSync('/proc/self/clear_refs', '5');
     return true;
@@ -185,7 +185,7 @@ function resetPeakRss(): boolean {
  * Collects garbage and waits until the RSS settles: V8 returns freed pages from background
  * threads after a GC, and an idle RSS read before that would hide part of the next peak.
  */
-async function collectGarbage(): Promise<void> {
+export async function collectGarbage(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   let previous = -1;
   let steady = 0;

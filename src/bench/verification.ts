@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SignatureLevel } from '../signing/service';
-import { openBenchService, writeBenchPdf } from './signing';
+import { collectGarbage, openBenchService, procStatusKiB, resetPeakRss, writeBenchPdf } from './signing';
 
 export interface VerificationCase {
   label: string;
@@ -25,6 +25,8 @@ export interface VerificationCase {
   msMedian: number;
   baselinePerSecond: number;
   indication: string;
+  /** Peak RSS increase during one verification (VmHWM after − RSS before; includes nothing of the file, which is already read), bytes; null where /proc is missing. */
+  peakRssBytes: number | null;
 }
 
 export interface VerificationBenchResult {
@@ -37,6 +39,7 @@ const SIZES = [
   { label: '1 MB', bytes: 1000 * 1000 },
   { label: '10 MB', bytes: 10 * 1000 * 1000 },
 ];
+const FULL_SIZE = { label: '100 MB', bytes: 100 * 1000 * 1000 };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,7 +59,7 @@ async function timeLoop(seconds: number, fn: () => Promise<unknown> | unknown): 
   return times;
 }
 
-export async function benchVerification(options: { seconds?: number; progress?: (line: string) => void } = {}): Promise<VerificationBenchResult> {
+export async function benchVerification(options: { seconds?: number; full?: boolean; progress?: (line: string) => void } = {}): Promise<VerificationBenchResult> {
   const seconds = options.seconds ?? 2;
   const progress = options.progress ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eseal-bench-verify-'));
@@ -66,7 +69,7 @@ export async function benchVerification(options: { seconds?: number; progress?: 
   const pub = createPublicKey(publicKey.export({ format: 'pem', type: 'spki' }));
   try {
     const cases: VerificationCase[] = [];
-    for (const size of SIZES) {
+    for (const size of options.full ? [...SIZES, FULL_SIZE] : SIZES) {
       const file = path.join(dir, `${size.label.replace(' ', '')}.pdf`);
       writeBenchPdf(file, size.bytes);
       const pdf = fs.readFileSync(file);
@@ -74,6 +77,12 @@ export async function benchVerification(options: { seconds?: number; progress?: 
         progress(`verification ${size.label} ${level}…`);
         const signed = (await b.services.signing.sign(b.signer, { sealId: b.sealId, format: 'pades', level, document: pdf })).bytes;
         const first = await b.services.verifier.verifyPdf(signed); // warm-up, and the outcome shown
+        await collectGarbage();
+        const measurable = resetPeakRss();
+        const before = procStatusKiB('VmRSS');
+        await b.services.verifier.verifyPdf(signed);
+        const peak = procStatusKiB('VmHWM');
+        const peakRssBytes = measurable && before !== null && peak !== null ? Math.max(0, peak - before) * 1024 : null;
         const ours = await timeLoop(seconds, () => b.services.verifier.verifyPdf(signed));
         const base = await timeLoop(seconds, () => {
           const d = createHash('sha256').update(signed).digest();
@@ -88,6 +97,7 @@ export async function benchVerification(options: { seconds?: number; progress?: 
           msMedian,
           baselinePerSecond: 1000 / median(base),
           indication: first.indication,
+          peakRssBytes,
         });
       }
     }
@@ -98,7 +108,7 @@ export async function benchVerification(options: { seconds?: number; progress?: 
   }
 }
 
-const HEAD = ['PDF', 'level', 'verifications/s', 'ms (median)', 'baseline /s', 'baseline ÷ ours', 'indication'];
+const HEAD = ['PDF', 'level', 'verifications/s', 'ms (median)', 'baseline /s', 'baseline ÷ ours', 'peak RSS Δ MiB (× file)', 'indication'];
 const rows = (r: VerificationBenchResult) =>
   r.cases.map((c) => [
     c.label,
@@ -107,6 +117,7 @@ const rows = (r: VerificationBenchResult) =>
     c.msMedian < 10 ? c.msMedian.toFixed(2) : c.msMedian.toFixed(1),
     c.baselinePerSecond.toFixed(0),
     `${(c.baselinePerSecond / c.perSecond).toFixed(1)}×`,
+    c.peakRssBytes === null ? '–' : `${(c.peakRssBytes / 2 ** 20).toFixed(1)} (${(c.peakRssBytes / c.fileBytes).toFixed(2)}×)`,
     c.indication,
   ]);
 
@@ -119,7 +130,7 @@ export function verificationTable(r: VerificationBenchResult): string {
 export function verificationMarkdown(r: VerificationBenchResult): string {
   return [
     'PAdES signatures (RSA 3072 seal) of the generated PDFs of the signing benchmark, verified by the service\'s `Verifier` (`npm run bench -- --only verification`): strict PDF analysis, change classification, CMS, path, revocation (B-B: our CA answers, as the running service does; B-LT: the DSS in the file) and the report. ' +
-      `Sequential, about ${r.seconds} s per case; median time per verification.`,
+      `Sequential, about ${r.seconds} s per case (at least 5 verifications); median time per verification. 100 MB with \`--full\`. Peak RSS Δ: one verification after garbage collection, in this process (the signed file is already in memory, so the figure is what verifying adds).`,
     '',
     '- **baseline**: the least any verifier does on the same file — SHA-256 of the whole file and one RSA 3072 `crypto.verify` — in the same run. "baseline ÷ ours" is how many times that floor a full verification costs.',
     '',

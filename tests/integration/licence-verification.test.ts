@@ -10,10 +10,11 @@ import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/test-app';
 const A = '11330105002500287C';
 const B = withCreditCodeCheck('12330000002482098');
 const auth = (k: string) => ({ Authorization: `Bearer ${k}` });
-const binary = (res: NodeJS.ReadableStream, cb: (e: Error | null, b: Buffer) => void) => {
+const binary = (res: import('supertest').Response, cb: (e: Error | null, body: unknown) => void) => {
   const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
+  const stream = res as unknown as NodeJS.ReadableStream;
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => cb(null, Buffer.concat(chunks)));
 };
 
 let t: TestApp;
